@@ -1,0 +1,182 @@
+//! The admin HTTP API (JSON in and out; errors as `{"error": "..."}`).
+//!
+//! | route | body | answer |
+//! |---|---|---|
+//! | `POST /admin/phones` | `{"number","pushName"}` | `{"number","jid","lid"}` |
+//! | `POST /admin/phones/{n}/scan` | `{"qr"}` | `{}` once linked |
+//! | `POST /admin/phones/{n}/link-code` | `{"code"}` | `{}` once linked |
+//! | `POST /admin/phones/{n}/send` | `{"to","text"}` | `{"id"}` |
+//! | `GET /admin/phones/{n}/inbox` | | `[{"id","from","chat","type","text","timestamp"}]` |
+//! | `POST /admin/phones/{n}/unlink` | | `{}` |
+//! | `POST /admin/phones/{n}/echo` | `{"on"}` | `{}` |
+//! | `POST /admin/connections/drop` | `{"jid"}` | `{"dropped"}` |
+//! | `GET /admin/health` | | `{"status":"ok"}` |
+//! | `GET /admin/ca` | | `{"rootPublicKey": base64}` |
+//! | `POST /admin/mock-phone/scan-qr` | raw QR | `{"number","jid","lid"}` (account chosen by push name) |
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use crate::stanza::{devices, login, pair, paircode};
+use crate::{FakeWaError, Shared, phone};
+
+type Shd = State<Arc<Shared>>;
+
+pub(crate) fn routes() -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/health", get(health))
+        .route("/ca", get(ca))
+        .route("/phones", post(create_phone))
+        .route("/phones/{number}/scan", post(scan))
+        .route("/phones/{number}/link-code", post(link_code))
+        .route("/phones/{number}/send", post(send))
+        .route("/phones/{number}/inbox", get(inbox))
+        .route("/phones/{number}/unlink", post(unlink))
+        .route("/phones/{number}/echo", post(echo))
+        .route("/connections/drop", post(drop_connection))
+        .route("/mock-phone/scan-qr", post(mock_scan_qr))
+}
+
+impl IntoResponse for FakeWaError {
+    fn into_response(self) -> Response {
+        let status =
+            StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (status, Json(json!({ "error": self.to_string() }))).into_response()
+    }
+}
+
+type Answer = Result<Json<Value>, FakeWaError>;
+
+fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, FakeWaError> {
+    serde_json::from_slice(bytes).map_err(|e| FakeWaError::BadRequest(format!("body: {e}")))
+}
+
+async fn health() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+async fn ca(State(s): Shd) -> Json<Value> {
+    Json(json!({ "rootPublicKey": B64.encode(s.certs.root_public()) }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct NewPhone {
+    number: String,
+    #[serde(default, alias = "push_name")]
+    push_name: Option<String>,
+}
+
+async fn create_phone(State(s): Shd, b: Bytes) -> Answer {
+    let req: NewPhone = body(&b)?;
+    let name = req.push_name.unwrap_or_else(|| req.number.clone());
+    let info = phone::create(&s, &req.number, &name).await?;
+    Ok(Json(json!(info)))
+}
+
+#[derive(Deserialize)]
+struct Qr {
+    qr: String,
+}
+
+async fn scan(State(s): Shd, Path(number): Path<String>, b: Bytes) -> Answer {
+    let req: Qr = body(&b)?;
+    pair::scan_qr(&s, &number, &req.qr).await?;
+    Ok(Json(json!({})))
+}
+
+#[derive(Deserialize)]
+struct Code {
+    code: String,
+}
+
+async fn link_code(State(s): Shd, Path(number): Path<String>, b: Bytes) -> Answer {
+    let req: Code = body(&b)?;
+    paircode::enter_link_code(&s, &number, &req.code).await?;
+    Ok(Json(json!({})))
+}
+
+#[derive(Deserialize)]
+struct SendText {
+    to: String,
+    text: String,
+}
+
+async fn send(State(s): Shd, Path(number): Path<String>, b: Bytes) -> Answer {
+    let req: SendText = body(&b)?;
+    let id = phone::get(&s, &number)?.send_text(&req.to, &req.text).await?;
+    Ok(Json(json!({ "id": id })))
+}
+
+async fn inbox(State(s): Shd, Path(number): Path<String>) -> Answer {
+    Ok(Json(json!(phone::get(&s, &number)?.inbox())))
+}
+
+async fn unlink(State(s): Shd, Path(number): Path<String>) -> Answer {
+    devices::unlink(&s, &number)?;
+    Ok(Json(json!({})))
+}
+
+#[derive(Deserialize)]
+struct Echo {
+    on: bool,
+}
+
+async fn echo(State(s): Shd, Path(number): Path<String>, b: Bytes) -> Answer {
+    let req: Echo = body(&b)?;
+    phone::get(&s, &number)?.set_echo(req.on);
+    Ok(Json(json!({})))
+}
+
+#[derive(Deserialize)]
+struct Jid {
+    jid: String,
+}
+
+async fn drop_connection(State(s): Shd, b: Bytes) -> Answer {
+    let req: Jid = body(&b)?;
+    let dropped = login::drop_connection(&s, &req.jid)?;
+    Ok(Json(json!({ "dropped": dropped })))
+}
+
+/// The suite's "phone scan": the account is picked by the push name of the registration that shows this
+/// QR — a new name makes a new account (generated number and LID), a known one links another companion.
+async fn mock_scan_qr(State(s): Shd, b: Bytes) -> Answer {
+    let qr = String::from_utf8_lossy(&b).trim().to_string();
+    let parsed = pair::parse_qr(&qr)?;
+    let (name, known, generated) = {
+        let mut st = s.state();
+        let pending = st
+            .pending
+            .get(&parsed.noise_pub)
+            .ok_or(FakeWaError::NoPendingQr)?;
+        let name = pending.push_name.clone();
+        let known = name.as_ref().and_then(|n| st.names.get(n).cloned());
+        st.next_generated += 1;
+        let generated = st.next_generated;
+        (name, known, generated)
+    };
+    let number = match known {
+        Some(n) => n,
+        None => {
+            let number = format!("55998{generated:07}");
+            let name = name.unwrap_or_else(|| format!("Fake User {generated}"));
+            phone::create(&s, &number, &name).await?;
+            number
+        }
+    };
+    pair::scan_qr(&s, &number, &qr).await?;
+    let info = phone::info(&s, &number).ok_or(FakeWaError::UnknownPhone(number))?;
+    Ok(Json(json!(info)))
+}

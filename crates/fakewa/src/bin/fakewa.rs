@@ -1,0 +1,52 @@
+//! `fakewa --listen 127.0.0.1:PORT [--data-dir DIR]`: runs a fake WhatsApp network until killed.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use base64::Engine as _;
+use clap::Parser;
+use fakewa::{FakeWa, FakeWaConfig};
+
+#[derive(Parser)]
+#[command(about = "A fake WhatsApp network speaking the WhatsApp Web protocol on loopback")]
+struct Args {
+    /// Address to listen on (WebSocket, readiness and admin API).
+    #[arg(long, default_value = "127.0.0.1:8088")]
+    listen: SocketAddr,
+    /// Directory for fakewa's keys (keeps the server identity across restarts).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// How long a chat state waits for an offline device, in seconds.
+    #[arg(long, env = "CHATSTATE_TTL_SECS", default_value_t = 30)]
+    chatstate_ttl_secs: u64,
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "fakewa=info".into()),
+        )
+        .init();
+    let args = Args::parse();
+    let config = FakeWaConfig {
+        listen: args.listen,
+        data_dir: args.data_dir,
+        chatstate_ttl: Duration::from_secs(args.chatstate_ttl_secs),
+        ..FakeWaConfig::default()
+    };
+    let fake = FakeWa::start(config).await?;
+    println!("websocket: {}", fake.ws_url());
+    println!("admin:     {}/admin", fake.admin_url());
+    println!("media:     (not served yet)");
+    println!(
+        "root key:  {}",
+        base64::engine::general_purpose::STANDARD.encode(fake.root_public_key())
+    );
+    tokio::signal::ctrl_c().await?;
+    fake.shutdown().await;
+    Ok(())
+}

@@ -1,0 +1,242 @@
+//! fakewa: a fake WhatsApp network that speaks the real WhatsApp Web protocol on loopback.
+//!
+//! Real WhatsApp Web clients (whatsapp-rust built with `danger-skip-cert-chain-verify`) connect to
+//! [`FakeWa::ws_url`], run the Noise handshake against fakewa's own certificate chain, pair with a virtual
+//! phone, log in and exchange end-to-end encrypted messages. fakewa never decrypts: it routes.
+//!
+//! # Layout
+//! - `server`: one axum listener — WebSocket at `/ws/chat`, readiness at `/`, the admin API at `/admin/*`.
+//! - `conn`: one task per WebSocket — intro, 3-byte frames (`conn::wire`), the Noise responder
+//!   (`conn::noise`: XX, IK, XXfallback), then encrypted binary nodes handled in arrival order.
+//! - `stanza`: one module per stanza kind (iq dispatch, pairing, login, prekeys, usync, message relay,
+//!   receipts, presence/chatstate, acks, app state).
+//! - `state`: accounts, devices, routing table and per-device queues behind one short-held mutex.
+//! - `certs`: fakewa's root, intermediate and Noise static keys and the signed chain.
+//! - `phone`: virtual phones — whatsapp-rust clients acting as device 0 of each account.
+//! - `admin`: the HTTP admin API.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+mod admin;
+mod certs;
+mod conn;
+mod error;
+mod phone;
+mod server;
+mod stanza;
+mod state;
+
+pub use error::FakeWaError;
+
+/// How to start a fakewa instance.
+#[derive(Debug, Clone)]
+pub struct FakeWaConfig {
+    /// Address of the single listener (WebSocket, readiness, admin). Port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// Where fakewa keeps its keys (so restarts keep the server identity). `None`: in memory only.
+    pub data_dir: Option<PathBuf>,
+    /// How long a chat state (typing…) waits for an offline device.
+    pub chatstate_ttl: Duration,
+    /// Relay receipts sent by virtual phones (device 0). Off by default: the suite's mock never emits
+    /// receipts from the phone, and a real phone's receipts would add noise to companions' tests.
+    pub relay_phone_receipts: bool,
+    /// Have the phone push the app-state sync key to each new companion (so it reaches `Connected`
+    /// at once instead of after the client's 10 s key-share grace).
+    pub share_app_state_key: bool,
+}
+
+impl Default for FakeWaConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir: None,
+            chatstate_ttl: Duration::from_secs(30),
+            relay_phone_receipts: false,
+            share_app_state_key: true,
+        }
+    }
+}
+
+/// An account as the admin API shows it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct PhoneInfo {
+    pub number: String,
+    pub jid: String,
+    pub lid: String,
+}
+
+/// A message a virtual phone received and decrypted.
+#[derive(Debug, Clone, Serialize)]
+pub struct InboxMessage {
+    pub id: String,
+    pub from: String,
+    pub chat: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub text: Option<String>,
+    pub timestamp: i64,
+}
+
+/// Everything one fakewa instance shares between its tasks.
+pub(crate) struct Shared {
+    pub config: FakeWaConfig,
+    pub addr: SocketAddr,
+    pub certs: certs::Certs,
+    pub token: CancellationToken,
+    pub tracker: TaskTracker,
+    state: Mutex<state::State>,
+    pub phones: Mutex<HashMap<String, Arc<phone::Phone>>>,
+    conn_seq: AtomicU64,
+}
+
+impl Shared {
+    pub fn state(&self) -> MutexGuard<'_, state::State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn phones(&self) -> MutexGuard<'_, HashMap<String, Arc<phone::Phone>>> {
+        self.phones.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn next_conn_id(&self) -> u64 {
+        self.conn_seq.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/ws/chat", self.addr)
+    }
+}
+
+/// A running fakewa. Dropping it (or [`FakeWa::shutdown`]) stops every task.
+pub struct FakeWa {
+    shared: Arc<Shared>,
+}
+
+impl FakeWa {
+    /// Binds the listener, loads or creates the keys and starts serving.
+    pub async fn start(config: FakeWaConfig) -> Result<FakeWa, FakeWaError> {
+        let certs = certs::Certs::load_or_create(config.data_dir.as_deref())?;
+        let listener = tokio::net::TcpListener::bind(config.listen).await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            config,
+            addr,
+            certs,
+            token: CancellationToken::new(),
+            tracker: TaskTracker::new(),
+            state: Mutex::new(state::State::default()),
+            phones: Mutex::new(HashMap::new()),
+            conn_seq: AtomicU64::new(0),
+        });
+        let app = server::app(shared.clone());
+        let token = shared.token.clone();
+        shared.tracker.spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(token.cancelled_owned());
+            if let Err(e) = serve.await {
+                tracing::error!("fakewa listener stopped: {e}");
+            }
+        });
+        tracing::info!(%addr, "fakewa listening");
+        Ok(FakeWa { shared })
+    }
+
+    pub fn ws_url(&self) -> String {
+        self.shared.ws_url()
+    }
+
+    pub fn admin_url(&self) -> String {
+        format!("http://{}", self.shared.addr)
+    }
+
+    /// The root public key that signs fakewa's Noise certificate chain.
+    pub fn root_public_key(&self) -> [u8; 32] {
+        self.shared.certs.root_public()
+    }
+
+    /// The encoded `CertChain` (intermediate signed by the root, leaf = Noise static key) sent in every
+    /// `ServerHello`.
+    pub fn cert_chain(&self) -> Vec<u8> {
+        self.shared.certs.chain.clone()
+    }
+
+    /// The account key of a phone (its Signal identity), which signs every companion's ADV identity.
+    pub fn phone_identity_key(&self, number: &str) -> Option<[u8; 32]> {
+        let st = self.shared.state();
+        st.accounts.get(number).map(|a| certs::pub32(&a.key))
+    }
+
+    /// Creates an account with a virtual phone (device 0) and waits until the phone is online.
+    /// Idempotent for an existing number.
+    pub async fn create_phone(
+        &self,
+        number: &str,
+        push_name: &str,
+    ) -> Result<PhoneInfo, FakeWaError> {
+        phone::create(&self.shared, number, push_name).await
+    }
+
+    /// The phone answers every text it receives with `echo: <text>`.
+    pub async fn set_echo(&self, number: &str, on: bool) -> Result<(), FakeWaError> {
+        phone::get(&self.shared, number)?.set_echo(on);
+        Ok(())
+    }
+
+    /// The phone scans a QR code a client shows; returns once the companion is linked.
+    pub async fn scan_qr(&self, number: &str, qr: &str) -> Result<(), FakeWaError> {
+        stanza::pair::scan_qr(&self.shared, number, qr).await
+    }
+
+    /// The phone confirms an 8-character pairing code ("ABCD-1234" or "ABCD1234").
+    pub async fn enter_link_code(&self, number: &str, code: &str) -> Result<(), FakeWaError> {
+        stanza::paircode::enter_link_code(&self.shared, number, code).await
+    }
+
+    /// The phone sends a text; returns the message id.
+    pub async fn send_text(&self, number: &str, to: &str, text: &str) -> Result<String, FakeWaError> {
+        phone::get(&self.shared, number)?.send_text(to, text).await
+    }
+
+    /// Messages the phone received.
+    pub async fn inbox(&self, number: &str) -> Result<Vec<InboxMessage>, FakeWaError> {
+        Ok(phone::get(&self.shared, number)?.inbox())
+    }
+
+    /// Logs out every companion of that phone.
+    pub async fn unlink(&self, number: &str) -> Result<(), FakeWaError> {
+        stanza::devices::unlink(&self.shared, number)
+    }
+
+    /// Closes the socket of one device (fault injection). `true` if it was connected.
+    pub async fn drop_connection(&self, jid: &str) -> Result<bool, FakeWaError> {
+        stanza::login::drop_connection(&self.shared, jid)
+    }
+
+    /// Stops the listener, every connection and every virtual phone.
+    pub async fn shutdown(self) {
+        let phones: Vec<_> = self.shared.phones().drain().map(|(_, p)| p).collect();
+        for p in phones {
+            p.stop().await;
+        }
+        self.shared.token.cancel();
+        self.shared.tracker.close();
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.shared.tracker.wait()).await;
+    }
+}
+
+impl Drop for FakeWa {
+    fn drop(&mut self) {
+        self.shared.token.cancel();
+        for (_, p) in self.shared.phones().drain() {
+            p.abort();
+        }
+    }
+}

@@ -1,0 +1,358 @@
+//! Virtual phones: each account's device 0 is a real whatsapp-rust client that fakewa runs against itself.
+//! It holds the account key (its Signal identity), which signs companions' ADV identities; it encrypts,
+//! decrypts, keeps an inbox, can echo texts, and pushes the account's app-state sync key to new companions.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rand::{Rng as _, RngExt as _};
+use tokio::sync::watch;
+use wacore::libsignal::protocol::KeyPair;
+use wacore::proto_helpers::MessageExt as _;
+use wacore::store::traits::{AppStateSyncKey, AppSyncStore as _, DeviceStore as _};
+use wacore::store::{Device, InMemoryBackend};
+use wacore::types::events::Event;
+use wacore_binary::Jid;
+use waproto::buffa::{Message as _, MessageField};
+use waproto::whatsapp as wa;
+use whatsapp_rust::Client;
+use whatsapp_rust::bot::{Bot, BotHandle};
+use whatsapp_rust::transport::TokioWebSocketTransportFactory;
+
+use crate::certs::pub32;
+use crate::stanza::util;
+use crate::state::{Account, DeviceRec, SyncKey};
+use crate::{FakeWaError, InboxMessage, PhoneInfo, Shared};
+
+const ONLINE_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub(crate) struct Phone {
+    pub number: String,
+    client: Arc<Client>,
+    handle: Mutex<Option<BotHandle>>,
+    echo: Arc<AtomicBool>,
+    inbox: Arc<Mutex<Vec<InboxMessage>>>,
+    sync_key: SyncKey,
+    raw_id: u32,
+}
+
+pub(crate) fn get(shared: &Shared, number: &str) -> Result<Arc<Phone>, FakeWaError> {
+    shared
+        .phones()
+        .get(number)
+        .cloned()
+        .ok_or_else(|| FakeWaError::UnknownPhone(number.to_string()))
+}
+
+pub(crate) fn info(shared: &Shared, number: &str) -> Option<PhoneInfo> {
+    let st = shared.state();
+    let acc = st.accounts.get(number)?;
+    Some(PhoneInfo {
+        number: acc.pn.clone(),
+        jid: util::jid(&acc.pn, 0, util::SERVER),
+        lid: util::jid(&acc.lid, 0, "lid"),
+    })
+}
+
+/// Creates the account and its phone, and waits until the phone is online. Idempotent.
+pub(crate) async fn create(
+    shared: &Arc<Shared>,
+    number: &str,
+    push_name: &str,
+) -> Result<PhoneInfo, FakeWaError> {
+    let number: String = number.chars().filter(char::is_ascii_digit).collect();
+    if number.is_empty() {
+        return Err(FakeWaError::BadRequest("a phone number needs digits".into()));
+    }
+    if shared.phones().contains_key(&number)
+        && let Some(info) = info(shared, &number)
+    {
+        return Ok(info);
+    }
+    let (lid, raw_id, key_id, key_data) = {
+        let mut rng = rand::rng();
+        let lid = format!("{}", rng.random_range(100_000_000_000_000u64..999_999_999_999_999));
+        let raw_id: u32 = rng.random();
+        let mut key_id = vec![0u8; 6];
+        rng.fill_bytes(&mut key_id);
+        let mut key_data = vec![0u8; 32];
+        rng.fill_bytes(&mut key_data);
+        (lid, raw_id, key_id, key_data)
+    };
+    let sync_key = SyncKey {
+        id: key_id,
+        data: key_data,
+        timestamp_ms: util::now_ms(),
+    };
+
+    let mut dev = Device::new();
+    dev.pn = Some(Jid::pn(number.clone()));
+    dev.lid = Some(Jid::lid(lid.clone()));
+    dev.push_name = push_name.to_string();
+    dev.account = Some(Arc::new(self_signed_account(&dev.identity_key, raw_id)?));
+    let key: KeyPair = dev.identity_key.clone();
+    let rec = DeviceRec {
+        noise_pub: Some(pub32(&dev.noise_key)),
+        reg_id: dev.registration_id.to_be_bytes().to_vec(),
+        identity: pub32(&dev.identity_key).to_vec(),
+        skey_id: dev.signed_pre_key_id.to_be_bytes()[1..].to_vec(),
+        skey_val: pub32(&dev.signed_pre_key).to_vec(),
+        skey_sig: dev.signed_pre_key_signature.to_vec(),
+        ..Default::default()
+    };
+    {
+        let mut st = shared.state();
+        st.accounts.insert(
+            number.clone(),
+            Account {
+                pn: number.clone(),
+                lid: lid.clone(),
+                push_name: push_name.to_string(),
+                key,
+                raw_id,
+                next_device: 1,
+                next_key_index: 1,
+                companions: BTreeMap::new(),
+                appstate: Default::default(),
+                available: false,
+                last_seen: util::now(),
+            },
+        );
+        st.lid_to_pn.insert(lid.clone(), number.clone());
+        st.names
+            .entry(push_name.to_string())
+            .or_insert_with(|| number.clone());
+        st.devices.insert((number.clone(), 0), rec);
+    }
+
+    let backend = InMemoryBackend::new();
+    backend
+        .save(&dev)
+        .await
+        .map_err(|e| FakeWaError::Phone(e.to_string()))?;
+    let fingerprint = wa::message::AppStateSyncKeyFingerprint {
+        raw_id: Some(raw_id),
+        current_index: Some(0),
+        device_indexes: vec![0],
+        ..Default::default()
+    };
+    backend
+        .set_sync_key(
+            &sync_key.id,
+            AppStateSyncKey {
+                key_data: sync_key.data.clone(),
+                fingerprint: fingerprint.encode_to_vec(),
+                timestamp: sync_key.timestamp_ms,
+            },
+        )
+        .await
+        .map_err(|e| FakeWaError::Phone(e.to_string()))?;
+
+    let echo = Arc::new(AtomicBool::new(false));
+    let inbox = Arc::new(Mutex::new(Vec::new()));
+    let (online_tx, mut online_rx) = watch::channel(false);
+    let (echo2, inbox2) = (echo.clone(), inbox.clone());
+    let bot = Bot::builder()
+        .with_backend(backend)
+        .with_transport_factory(TokioWebSocketTransportFactory::new().with_url(shared.ws_url()))
+        .with_version((2, 3000, 0))
+        .on_event(move |event, client| {
+            let (echo, inbox, online) = (echo2.clone(), inbox2.clone(), online_tx.clone());
+            async move { on_event(&event, client, &echo, &inbox, &online).await }
+        })
+        .build()
+        .await
+        .map_err(|e| FakeWaError::Phone(e.to_string()))?;
+    let client = bot.client();
+    let handle = bot.spawn();
+    let phone = Arc::new(Phone {
+        number: number.clone(),
+        client,
+        handle: Mutex::new(Some(handle)),
+        echo,
+        inbox,
+        sync_key,
+        raw_id,
+    });
+    shared.phones().insert(number.clone(), phone);
+    let online = tokio::time::timeout(ONLINE_TIMEOUT, online_rx.wait_for(|v| *v)).await;
+    if !matches!(online, Ok(Ok(_))) {
+        return Err(FakeWaError::Timeout("waiting for the virtual phone to connect"));
+    }
+    tracing::info!(%number, "virtual phone online");
+    info(shared, &number).ok_or_else(|| FakeWaError::UnknownPhone(number))
+}
+
+/// The phone's own `account`: an ADV identity signed by itself (key index 0), as a primary holds.
+fn self_signed_account(
+    identity: &KeyPair,
+    raw_id: u32,
+) -> Result<wa::ADVSignedDeviceIdentity, FakeWaError> {
+    let details = wa::ADVDeviceIdentity {
+        raw_id: Some(raw_id),
+        timestamp: Some(util::now() as u64),
+        key_index: Some(0),
+        account_type: Some(wa::ADVEncryptionType::E2EE),
+        device_type: Some(wa::ADVEncryptionType::E2EE),
+        ..Default::default()
+    }
+    .encode_to_vec();
+    let id_pub = pub32(identity);
+    let sign = |prefix: [u8; 2], tail: &[&[u8]]| {
+        let mut msg = prefix.to_vec();
+        msg.extend_from_slice(&details);
+        for t in tail {
+            msg.extend_from_slice(t);
+        }
+        identity
+            .private_key
+            .calculate_signature(&msg, &mut rand::rng())
+            .map(|s| s.to_vec())
+            .map_err(|e| FakeWaError::Crypto(e.to_string()))
+    };
+    let account_signature = sign([6, 0], &[&id_pub])?;
+    let device_signature = sign([6, 1], &[&id_pub, &id_pub])?;
+    Ok(wa::ADVSignedDeviceIdentity {
+        details: Some(details.clone()),
+        account_signature_key: Some(id_pub.to_vec()),
+        account_signature: Some(account_signature),
+        device_signature: Some(device_signature),
+        ..Default::default()
+    })
+}
+
+async fn on_event(
+    event: &Event,
+    client: Arc<Client>,
+    echo: &AtomicBool,
+    inbox: &Mutex<Vec<InboxMessage>>,
+    online: &watch::Sender<bool>,
+) {
+    match event {
+        Event::Connected(_) => {
+            let _ = online.send(true);
+        }
+        Event::Messages(batch) => {
+            for m in batch.messages.iter() {
+                if m.info.source.is_from_me {
+                    continue;
+                }
+                let text = m.message.text_content().map(str::to_string);
+                let entry = InboxMessage {
+                    id: m.info.id.to_string(),
+                    from: m.info.source.sender.to_string(),
+                    chat: m.info.source.chat.to_string(),
+                    kind: m.info.r#type.clone(),
+                    text: text.clone(),
+                    timestamp: m.info.timestamp.timestamp(),
+                };
+                inbox.lock().unwrap_or_else(|p| p.into_inner()).push(entry);
+                if echo.load(Ordering::Relaxed)
+                    && let Some(text) = text
+                {
+                    let chat = m.info.source.chat.clone();
+                    if let Err(e) = client.send_text(chat, format!("echo: {text}")).await {
+                        tracing::warn!("echo failed: {e}");
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+impl Phone {
+    pub fn set_echo(&self, on: bool) {
+        self.echo.store(on, Ordering::Relaxed);
+    }
+
+    pub fn inbox(&self) -> Vec<InboxMessage> {
+        self.inbox.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub async fn send_text(&self, to: &str, text: &str) -> Result<String, FakeWaError> {
+        let jid: Jid = if to.contains('@') {
+            to.parse()
+                .map_err(|_| FakeWaError::BadRequest(format!("bad jid {to}")))?
+        } else {
+            Jid::pn(to.chars().filter(char::is_ascii_digit).collect::<String>())
+        };
+        let sent = self
+            .client
+            .send_text(jid, text)
+            .await
+            .map_err(|e| FakeWaError::Phone(e.to_string()))?;
+        Ok(sent.message_id)
+    }
+
+    /// Sends the account's app-state sync key to its own devices (a self-DM fan-out). Waits first until
+    /// the phone has acknowledged the devices notification that told it about the new companion.
+    pub async fn share_app_state_key(&self, shared: &Shared) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        // The phone learns about the companion from a `devices` notification; without it the fan-out is empty.
+        while Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            if !notifications_pending(shared, &self.number) {
+                break;
+            }
+        }
+        let key = wa::message::AppStateSyncKey {
+            key_id: MessageField::some(wa::message::AppStateSyncKeyId {
+                key_id: Some(self.sync_key.id.clone()),
+                ..Default::default()
+            }),
+            key_data: MessageField::some(wa::message::AppStateSyncKeyData {
+                key_data: Some(self.sync_key.data.clone()),
+                fingerprint: MessageField::some(wa::message::AppStateSyncKeyFingerprint {
+                    raw_id: Some(self.raw_id),
+                    current_index: Some(0),
+                    device_indexes: vec![0],
+                    ..Default::default()
+                }),
+                timestamp: Some(self.sync_key.timestamp_ms),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let msg = wa::Message {
+            protocol_message: MessageField::some(wa::message::ProtocolMessage {
+                r#type: Some(wa::message::protocol_message::Type::APP_STATE_SYNC_KEY_SHARE),
+                app_state_sync_key_share: MessageField::some(wa::message::AppStateSyncKeyShare {
+                    keys: vec![key],
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        match self.client.send_message(Jid::pn(self.number.clone()), msg).await {
+            Ok(_) => tracing::debug!(number = %self.number, "app-state key shared"),
+            Err(e) => tracing::warn!(number = %self.number, "app-state key share failed: {e}"),
+        }
+    }
+
+    pub async fn stop(&self) {
+        let handle = self.handle.lock().ok().and_then(|mut h| h.take());
+        if let Some(h) = handle {
+            let _ = tokio::time::timeout(Duration::from_secs(2), h.shutdown()).await;
+        }
+    }
+
+    pub fn abort(&self) {
+        if let Ok(h) = self.handle.lock()
+            && let Some(h) = h.as_ref()
+        {
+            h.abort();
+        }
+    }
+}
+
+fn notifications_pending(shared: &Shared, number: &str) -> bool {
+    shared
+        .state()
+        .queues
+        .get(&(number.to_string(), 0))
+        .is_some_and(|q| q.iter().any(|e| e.class == "notification"))
+}

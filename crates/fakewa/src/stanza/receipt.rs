@@ -1,0 +1,67 @@
+//! Receipts: acked to the author, used as the delivery ack of the message they name (it leaves the author's
+//! queue), then relayed to every device of the `to` account except the author, with `from` = the author's
+//! device in the namespace of `to`.
+//!
+//! Receipts from virtual phones (device 0) are not relayed unless `relay_phone_receipts` is set: the
+//! suite's mock phone never emits receipts, and tests count the ones companions get.
+
+use wacore_binary::Node;
+use wacore_binary::builder::NodeBuilder;
+
+use super::util::{self, attr, children};
+use crate::conn::Ctx;
+
+pub(crate) fn handle(ctx: &mut Ctx, node: &Node) {
+    let Some(author) = ctx.device.clone() else {
+        return;
+    };
+    let id = attr(node, "id").unwrap_or_default();
+    let to = attr(node, "to").unwrap_or_default();
+    let kind = attr(node, "type");
+    let mut ack = NodeBuilder::new("ack")
+        .attr("class", "receipt")
+        .attr("id", id.clone())
+        .attr("from", to.clone());
+    if let Some(k) = &kind {
+        ack = ack.attr("type", k.clone());
+    }
+    ctx.send(ack.build());
+
+    let mut st = ctx.shared.state();
+    st.acked(&author, "message", &id);
+    let listed: Vec<String> = node
+        .get_optional_child("list")
+        .map(|l| children(l).iter().filter_map(|i| attr(i, "id")).collect())
+        .unwrap_or_default();
+    for other in &listed {
+        st.acked(&author, "message", other);
+    }
+    if author.1 == 0 && !ctx.shared.config.relay_phone_receipts {
+        return;
+    }
+    let Some(to_addr) = util::parse_jid(&to) else {
+        return;
+    };
+    let Some(to_pn) = st.pn_of(&to_addr.user, to_addr.lid) else {
+        return;
+    };
+    let mut relay = NodeBuilder::new("receipt")
+        .attr("from", st.device_jid(&author.0, author.1, to_addr.lid))
+        .attr("id", id.clone())
+        .attr("t", attr(node, "t").unwrap_or_else(|| util::now().to_string()));
+    for key in ["type", "participant", "recipient"] {
+        if let Some(v) = attr(node, key) {
+            relay = relay.attr(key, v);
+        }
+    }
+    let mut relay = relay.build();
+    if let Some(kids) = node.children() {
+        relay.content = Some(wacore_binary::node::NodeContent::Nodes(kids.to_vec()));
+    }
+    for dev in st.devices_of(&to_pn) {
+        let target = (to_pn.clone(), dev);
+        if target != author {
+            st.deliver(&target, "receipt", id.clone(), relay.clone());
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! Shared helpers: real whatsapp-rust clients pointed at an in-process fakewa, and event waits with
+//! deadlines.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use fakewa::{FakeWa, FakeWaConfig};
+use tokio::sync::mpsc;
+use wacore::store::InMemoryBackend;
+use wacore::types::events::Event;
+use whatsapp_rust::Client;
+use whatsapp_rust::bot::{Bot, BotHandle};
+use whatsapp_rust::transport::TokioWebSocketTransportFactory;
+
+pub const DEADLINE: Duration = Duration::from_secs(30);
+
+pub fn init() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "fakewa=info".into()),
+        )
+        .with_test_writer()
+        .try_init();
+}
+
+pub async fn start_fake() -> FakeWa {
+    init();
+    FakeWa::start(FakeWaConfig::default())
+        .await
+        .expect("fakewa starts")
+}
+
+/// A whatsapp-rust client with its store, so it can be stopped and started again (IK reconnect).
+pub struct TestClient {
+    pub client: Arc<Client>,
+    pub events: mpsc::UnboundedReceiver<Arc<Event>>,
+    pub backend: Arc<InMemoryBackend>,
+    handle: Option<BotHandle>,
+}
+
+impl TestClient {
+    pub async fn start(fake: &FakeWa, backend: Arc<InMemoryBackend>) -> TestClient {
+        let (tx, events) = mpsc::unbounded_channel();
+        // A push name, as wawp sets one: without it every login of a fresh `Client` waits the 10 s
+        // key-share grace (whatsapp-rust then expects the name from app state).
+        let bot = Bot::builder()
+            .with_push_name("fakewa test")
+            .with_backend_arc(backend.clone())
+            .with_transport_factory(TokioWebSocketTransportFactory::new().with_url(fake.ws_url()))
+            .with_version((2, 3000, 0))
+            .on_event(move |event, _client| {
+                let tx = tx.clone();
+                async move {
+                    let _ = tx.send(event);
+                }
+            })
+            .build()
+            .await
+            .expect("bot builds");
+        let client = bot.client();
+        let handle = bot.spawn();
+        TestClient {
+            client,
+            events,
+            backend,
+            handle: Some(handle),
+        }
+    }
+
+    pub async fn fresh(fake: &FakeWa) -> TestClient {
+        Self::start(fake, Arc::new(InMemoryBackend::new())).await
+    }
+
+    /// Waits until `f` picks an event, or panics at the deadline.
+    pub async fn wait_for<T>(&mut self, what: &str, mut f: impl FnMut(&Event) -> Option<T>) -> T {
+        let deadline = tokio::time::Instant::now() + DEADLINE;
+        loop {
+            match tokio::time::timeout_at(deadline, self.events.recv()).await {
+                Ok(Some(ev)) => {
+                    if let Some(v) = f(&ev) {
+                        return v;
+                    }
+                }
+                Ok(None) => panic!("event stream ended while waiting for {what}"),
+                Err(_) => panic!("timed out waiting for {what}"),
+            }
+        }
+    }
+
+    pub async fn qr(&mut self) -> String {
+        self.wait_for("a QR code", |e| match e {
+            Event::PairingQrCode(q) => Some(q.code.clone()),
+            _ => None,
+        })
+        .await
+    }
+
+    pub async fn connected(&mut self) {
+        self.wait_for("Connected", |e| matches!(e, Event::Connected(_)).then_some(()))
+            .await
+    }
+
+    /// The next text message received (not sent by this account).
+    pub async fn text(&mut self) -> (String, String) {
+        self.wait_for("a text message", |e| match e {
+            Event::Messages(batch) => batch.messages.iter().find_map(|m| {
+                use wacore::proto_helpers::MessageExt as _;
+                if m.info.source.is_from_me {
+                    return None;
+                }
+                m.message
+                    .text_content()
+                    .map(|t| (m.info.source.sender.user.to_string(), t.to_string()))
+            }),
+            _ => None,
+        })
+        .await
+    }
+
+    pub async fn stop(&mut self) {
+        if let Some(h) = self.handle.take() {
+            tokio::time::timeout(Duration::from_secs(5), h.shutdown())
+                .await
+                .expect("client stops");
+        }
+    }
+
+    /// Stops the client and starts a new one on the same store (a reconnect with stored credentials).
+    pub async fn restart(&mut self, fake: &FakeWa) {
+        self.stop().await;
+        let next = TestClient::start(fake, self.backend.clone()).await;
+        *self = next;
+    }
+}
+
+impl Drop for TestClient {
+    fn drop(&mut self) {
+        if let Some(h) = &self.handle {
+            h.abort();
+        }
+    }
+}
+
+/// A companion linked to phone `number` by QR through the admin HTTP API, connected.
+pub async fn link_by_qr(fake: &FakeWa, number: &str) -> TestClient {
+    let mut c = TestClient::fresh(fake).await;
+    let qr = c.qr().await;
+    let http = reqwest::Client::new();
+    let resp = http
+        .post(format!("{}/admin/phones/{number}/scan", fake.admin_url()))
+        .json(&serde_json::json!({ "qr": qr }))
+        .send()
+        .await
+        .expect("admin scan");
+    assert!(resp.status().is_success(), "scan: {}", resp.status());
+    c.connected().await;
+    c
+}

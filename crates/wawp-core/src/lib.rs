@@ -1,0 +1,82 @@
+//! wawp's domain: tenancy (tokens, quotas, rate limits), the session manager (one task per WhatsApp
+//! session) and, later, events, webhooks and media.
+//!
+//! # Layout
+//! - [`Core`]: the cloneable handle the HTTP layer holds; built once by `wawp serve`.
+//! - [`tenancy`]: access tokens (stored hashed), per-token instance quota, rate limits.
+//! - [`sessions`]: instance lifecycle (`create`, `start`, `stop`, `logout`, `delete`), the state
+//!   machine of API-CONVENTIONS.md, QR codes and pairing codes, on top of `wawp-engine`.
+//! - [`model`]: identifiers and views shared by the layers above.
+//!
+//! This crate never speaks HTTP (no status codes, no JSON shapes of errors) and never imports
+//! whatsapp-rust directly: that is `wawp-engine`'s job.
+
+pub mod config;
+pub mod error;
+pub mod model;
+pub mod sessions;
+pub mod tenancy;
+
+use std::sync::Arc;
+
+pub use config::CoreConfig;
+pub use error::CoreError;
+use sessions::SessionManager;
+use tenancy::Tenancy;
+use wawp_store::Store;
+
+/// The domain services of one wawp server. Cheap to clone; no globals, so several servers can run
+/// in one process (tests do).
+#[derive(Clone)]
+pub struct Core {
+    inner: Arc<CoreInner>,
+}
+
+struct CoreInner {
+    store: Store,
+    tenancy: Tenancy,
+    sessions: SessionManager,
+    config: CoreConfig,
+}
+
+impl Core {
+    /// Builds the services over an opened store. Sessions are not started here: call
+    /// [`Core::restore_sessions`] once the HTTP listener is up.
+    pub async fn open(config: CoreConfig, store: Store) -> Result<Core, CoreError> {
+        let tenancy = Tenancy::new(store.clone(), config.limits.clone());
+        let sessions = SessionManager::open(store.clone(), config.clone()).await?;
+        Ok(Core { inner: Arc::new(CoreInner { store, tenancy, sessions, config }) })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn tenancy(&self) -> &Tenancy {
+        &self.inner.tenancy
+    }
+
+    pub fn sessions(&self) -> &SessionManager {
+        &self.inner.sessions
+    }
+
+    pub fn config(&self) -> &CoreConfig {
+        &self.inner.config
+    }
+
+    /// Starts every session that was running when the server last stopped.
+    pub async fn restore_sessions(&self) -> Result<usize, CoreError> {
+        self.inner.sessions.restore().await
+    }
+
+    /// Stops every session task (without logging out) and waits for them.
+    pub async fn shutdown(&self) {
+        self.inner.sessions.shutdown().await;
+    }
+}
+
+/// Whether this build's WhatsApp library verifies WhatsApp's certificate chain (false in sandbox
+/// and test builds, which then only connect to loopback).
+pub fn verifies_certificates() -> bool {
+    wawp_engine::certs::verifies_certificate_chain()
+}

@@ -1,0 +1,97 @@
+//! The client events wawp acts on, turned from whatsapp-rust's `Event` into our own type.
+
+use std::time::Duration;
+
+use whatsapp_rust::prelude::Event;
+use whatsapp_rust::types::events::EventKind;
+
+/// The linked account of a session, as digits (the domain adds `@c.us` / `@lid`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Account {
+    /// Phone number, digits only.
+    pub phone: String,
+    /// LID user, digits only, when known.
+    pub lid: Option<String>,
+    pub push_name: String,
+    /// Platform of the primary device (e.g. `android`), when known.
+    pub platform: Option<String>,
+}
+
+/// What a running session reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EngineEvent {
+    /// A new QR code to show; valid for `timeout`.
+    Qr { code: String, timeout: Duration },
+    /// The phone accepted the link (QR scanned or code entered).
+    Paired { account: Account },
+    /// Logged in and ready to send and receive.
+    Connected,
+    /// The connection dropped; the client reconnects by itself.
+    Disconnected { reason: String },
+    /// The device was unlinked (from the phone, or by our logout); its keys are void.
+    LoggedOut { reason: String },
+    /// Linking failed after the phone answered.
+    PairFailed { error: String },
+    /// A pairing-code request failed.
+    PairCodeFailed { error: String },
+    /// Every QR code of this connection expired without a scan.
+    QrExhausted,
+    /// WhatsApp refuses this client version.
+    ClientOutdated,
+    /// The client's run loop ended (after a logout or a shutdown).
+    Exited,
+}
+
+/// The event kinds the session subscribes to (the bus skips the others).
+pub(crate) const KINDS: &[EventKind] = &[
+    EventKind::Connected,
+    EventKind::Disconnected,
+    EventKind::PairSuccess,
+    EventKind::PairError,
+    EventKind::LoggedOut,
+    EventKind::PairingQrCode,
+    EventKind::PairingCodeError,
+    EventKind::PairingQrCodesExhausted,
+    EventKind::ClientOutdated,
+];
+
+/// Digits of a JID's user part (`15550001111:3@s.whatsapp.net` → `15550001111`).
+pub(crate) fn user_of(jid: &impl ToString) -> String {
+    let s = jid.to_string();
+    let user = s.split('@').next().unwrap_or("");
+    user.split([':', '.']).next().unwrap_or("").to_string()
+}
+
+pub(crate) fn from_client_event(event: &Event) -> Option<EngineEvent> {
+    Some(match event {
+        Event::PairingQrCode(qr) => EngineEvent::Qr { code: qr.code.clone(), timeout: qr.timeout },
+        Event::PairSuccess(p) => EngineEvent::Paired {
+            account: Account {
+                phone: user_of(&p.id),
+                lid: Some(user_of(&p.lid)).filter(|l| !l.is_empty()),
+                push_name: p.business_name.clone(),
+                platform: Some(p.platform.clone()).filter(|p| !p.is_empty()),
+            },
+        },
+        Event::Connected(_) => EngineEvent::Connected,
+        Event::Disconnected(d) => EngineEvent::Disconnected { reason: format!("{:?}", d.reason) },
+        Event::LoggedOut(l) => EngineEvent::LoggedOut { reason: format!("{:?}", l.reason) },
+        Event::PairError(e) => EngineEvent::PairFailed { error: e.error.clone() },
+        Event::PairingCodeError(e) => EngineEvent::PairCodeFailed { error: e.error.clone() },
+        Event::PairingQrCodesExhausted(_) => EngineEvent::QrExhausted,
+        Event::ClientOutdated(_) => EngineEvent::ClientOutdated,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_part_drops_device_and_server() {
+        assert_eq!(user_of(&"15550001111:3@s.whatsapp.net"), "15550001111");
+        assert_eq!(user_of(&"100000000000001:33@lid"), "100000000000001");
+        assert_eq!(user_of(&"15550001111@s.whatsapp.net"), "15550001111");
+    }
+}

@@ -1,0 +1,72 @@
+//! Everything in wawp that touches `whatsapp-rust`: one WhatsApp session = one client.
+//!
+//! # Layout
+//! - [`Engine`]: opens sessions over per-instance key stores and the configured WhatsApp URL.
+//! - [`session`]: [`EngineSession`], a running client with its events turned into [`EngineEvent`]s.
+//! - [`certs`]: the certificate rule (does this build verify WhatsApp's chain? which URLs may it use?).
+//! - [`keystore`]: where a session's WhatsApp key material lives, and how it is erased.
+//!
+//! No other wawp crate imports whatsapp-rust (ARCHITECTURE.md layering).
+
+pub mod certs;
+mod error;
+mod events;
+pub mod keystore;
+pub mod session;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub use error::EngineError;
+pub use events::{Account, EngineEvent};
+pub use session::EngineSession;
+
+/// How the engine reaches WhatsApp.
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    /// WebSocket URL (`wss://web.whatsapp.com/ws/chat`, or fakewa's on loopback).
+    pub ws_url: String,
+    /// WhatsApp Web version announced at login; always set so `connect()` never fetches it.
+    pub version: (u32, u32, u32),
+    /// Push name given to a newly linked device.
+    pub push_name: Option<String>,
+    /// Folder holding one key-store file per session.
+    pub keys_dir: PathBuf,
+}
+
+/// Opens WhatsApp sessions. Cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    config: Arc<EngineConfig>,
+}
+
+impl Engine {
+    /// Checks the configuration against the certificate rule (see [`certs`]) and prepares the
+    /// key-store folder.
+    pub fn new(config: EngineConfig) -> Result<Engine, EngineError> {
+        certs::check_url(&config.ws_url)?;
+        std::fs::create_dir_all(&config.keys_dir)
+            .map_err(|e| EngineError::Store(format!("cannot create {}: {e}", config.keys_dir.display())))?;
+        Ok(Engine { config: Arc::new(config) })
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// Starts a client for the session `key` (its key store is created on first use). Events
+    /// arrive on the returned session's channel; it connects, and reconnects on its own.
+    pub async fn start_session(&self, key: &str) -> Result<EngineSession, EngineError> {
+        EngineSession::start(&self.config, &keystore::path(&self.config.keys_dir, key)).await
+    }
+
+    /// Whether the session `key` holds a linked device (so it will log in without a QR code).
+    pub async fn is_linked(&self, key: &str) -> Result<bool, EngineError> {
+        keystore::is_linked(&keystore::path(&self.config.keys_dir, key)).await
+    }
+
+    /// Erases every key of the session `key`. The session must not be running.
+    pub fn erase(&self, key: &str) -> Result<(), EngineError> {
+        keystore::erase(&keystore::path(&self.config.keys_dir, key))
+    }
+}

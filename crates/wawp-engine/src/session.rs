@@ -1,0 +1,104 @@
+//! One running WhatsApp client: built over the session's key store, connected to the configured
+//! URL, its lifecycle events forwarded in order on a channel.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot};
+use whatsapp_rust::Client;
+use whatsapp_rust::bot::{Bot, EventDelivery};
+use whatsapp_rust::pair_code::PairCodeOptions;
+use whatsapp_rust::transport::TokioWebSocketTransportFactory;
+
+use crate::events::{self, Account, EngineEvent};
+use crate::{EngineConfig, EngineError, keystore};
+
+/// A running client. Dropping it without [`EngineSession::shutdown`] leaves the client running
+/// until its run loop notices; always shut it down.
+pub struct EngineSession {
+    client: Arc<Client>,
+    events: mpsc::UnboundedReceiver<EngineEvent>,
+    exited: Option<oneshot::Receiver<()>>,
+}
+
+impl EngineSession {
+    pub(crate) async fn start(config: &EngineConfig, store_path: &Path) -> Result<EngineSession, EngineError> {
+        let store = keystore::open(store_path).await?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let forward = tx.clone();
+        let mut builder = Bot::builder()
+            .with_backend(store)
+            .with_transport_factory(TokioWebSocketTransportFactory::new().with_url(&config.ws_url))
+            .with_version(config.version)
+            // Lifecycle events must be seen in order (QR before pairing before Connected).
+            .with_event_delivery(EventDelivery::Ordered { capacity: 1024 })
+            .on_event_for(events::KINDS, move |event, _client| {
+                let forward = forward.clone();
+                async move {
+                    if let Some(e) = events::from_client_event(&event) {
+                        let _ = forward.send(e);
+                    }
+                }
+            });
+        if let Some(name) = &config.push_name {
+            builder = builder.with_push_name(name.clone());
+        }
+        let bot = builder.build().await.map_err(|e| EngineError::Client(e.to_string()))?;
+        let client = bot.client();
+        let handle = bot.spawn();
+        let (exited_tx, exited_rx) = oneshot::channel();
+        tokio::spawn(async move {
+            handle.await;
+            let _ = tx.send(EngineEvent::Exited);
+            let _ = exited_tx.send(());
+        });
+        Ok(EngineSession { client, events: rx, exited: Some(exited_rx) })
+    }
+
+    /// The next lifecycle event; `None` once the session is gone.
+    pub async fn next_event(&mut self) -> Option<EngineEvent> {
+        self.events.recv().await
+    }
+
+    /// The linked account, once the device has one.
+    pub fn account(&self) -> Option<Account> {
+        let pn = self.client.pn()?;
+        Some(Account {
+            phone: events::user_of(&pn),
+            lid: self.client.lid().map(|l| events::user_of(&l)),
+            push_name: self.client.push_name(),
+            platform: None,
+        })
+    }
+
+    pub fn is_connected(&self) -> bool {
+        self.client.is_connected()
+    }
+
+    /// Asks WhatsApp for an 8-character pairing code for `phone` (digits only).
+    pub async fn pair_code(&self, phone: &str) -> Result<String, EngineError> {
+        if phone.is_empty() || !phone.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(EngineError::InvalidPhone(format!("{phone:?} is not a phone number (digits only)")));
+        }
+        let options = PairCodeOptions { phone_number: phone.to_string(), ..Default::default() };
+        self.client.pair_with_code(options).await.map_err(|e| EngineError::Upstream(e.to_string()))
+    }
+
+    /// Unlinks this device from the account (tells WhatsApp when connected) and stops the client.
+    pub async fn logout(mut self) {
+        self.client.logout().await;
+        self.wait_exit().await;
+    }
+
+    /// Disconnects cleanly (flushing state) and waits for the run loop to end. Keeps the link.
+    pub async fn shutdown(mut self) {
+        self.client.disconnect().await;
+        self.wait_exit().await;
+    }
+
+    async fn wait_exit(&mut self) {
+        if let Some(rx) = self.exited.take() {
+            let _ = rx.await;
+        }
+    }
+}

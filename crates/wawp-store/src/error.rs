@@ -1,0 +1,48 @@
+//! The store's error type. `NotFound`, `LimitReached` and `Conflict` are facts the domain maps on
+//! purpose; the other arms are faults (answered as `server_error` above, never shown to clients).
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The row to update does not exist.
+    #[error("not found")]
+    NotFound,
+    /// The token already owns as many instances as it may (see `Store::insert_instance`).
+    #[error("instance limit reached")]
+    LimitReached,
+    /// A unique or foreign-key constraint refused the write (a duplicate id or name, or an
+    /// instance for a token that does not exist). The text names the constraint, never a value.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The URL's scheme is neither `sqlite:` nor `postgres://` (only the scheme is kept: the rest
+    /// of a URL may hold a password).
+    #[error("unsupported database URL scheme {0:?} (expected sqlite: or postgres://)")]
+    UnsupportedUrl(String),
+    /// Creating the data directory failed.
+    #[error("data directory: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl StoreError {
+    /// Turns constraint violations of a write into [`StoreError::Conflict`]; other errors stay
+    /// database faults.
+    pub(crate) fn from_write(err: sqlx::Error) -> StoreError {
+        if let Some(db) = err.as_database_error()
+            && (db.is_unique_violation() || db.is_foreign_key_violation())
+        {
+            let what = if db.is_unique_violation() {
+                "already exists"
+            } else {
+                "unknown reference"
+            };
+            return StoreError::Conflict(match db.constraint() {
+                Some(constraint) => format!("{what} ({constraint})"),
+                None => format!("{what} ({})", db.message()),
+            });
+        }
+        StoreError::Database(err)
+    }
+}

@@ -1,0 +1,133 @@
+//! The test environment: fakewa + wawp (temp data dir) on loopback, driven over HTTP.
+
+mod server;
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use fakewa::{FakeWa, FakeWaConfig};
+use serde_json::Value;
+pub use server::WawpServer;
+
+/// How long a test waits for something that should happen.
+pub const DEADLINE: Duration = Duration::from_secs(30);
+
+pub struct TestEnv {
+    pub fakewa: FakeWa,
+    pub wawp: WawpServer,
+    pub http: reqwest::Client,
+    pub token: String,
+    _dir: tempfile::TempDir,
+}
+
+impl TestEnv {
+    pub async fn start() -> TestEnv {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let fakewa = FakeWa::start(FakeWaConfig::default()).await.expect("fakewa starts");
+        let wawp = WawpServer::start(dir.path().join("wawp"), &fakewa.ws_url()).await;
+        let token = wawp.create_token("tester", None).await;
+        TestEnv { fakewa, wawp, http: reqwest::Client::new(), token, _dir: dir }
+    }
+
+    /// Restarts wawp on the same data dir (a crash-free stop, then a new process-equivalent).
+    pub async fn restart_wawp(&mut self) {
+        let dir = self.wawp.data_dir.clone();
+        let url = self.fakewa.ws_url();
+        let old = std::mem::replace(&mut self.wawp, WawpServer::placeholder());
+        old.stop().await;
+        self.wawp = WawpServer::start(dir, &url).await;
+    }
+
+    /// `POST` (form) or `GET` (query) on the API with this env's token as a Bearer header.
+    pub async fn call(&self, method: &str, path: &str, params: &[(&str, &str)]) -> Resp {
+        self.call_as(&self.token, method, path, params).await
+    }
+
+    pub async fn call_as(&self, token: &str, method: &str, path: &str, params: &[(&str, &str)]) -> Resp {
+        let url = format!("{}{path}", self.wawp.base);
+        let req = match method {
+            "GET" => self.http.get(url).query(params),
+            "DELETE" => self.http.delete(url).query(params),
+            "PUT" => self.http.put(url).form(params),
+            _ => self.http.post(url).form(params),
+        };
+        let res = req.bearer_auth(token).send().await.expect("request sent");
+        Resp::read(res).await
+    }
+
+    /// Creates an instance and returns its id.
+    pub async fn create_instance(&self) -> String {
+        let res = self.call("POST", "/v2/session/create", &[]).await;
+        res.assert_status(201);
+        res.json["instance_id"].as_str().expect("instance_id").to_string()
+    }
+
+    /// Polls `/v2/session/info` until the session has `status`.
+    pub async fn wait_status(&self, instance: &str, status: &str) -> Value {
+        let deadline = tokio::time::Instant::now() + DEADLINE;
+        loop {
+            let res = self.call("POST", "/v2/session/info", &[("instance_id", instance)]).await;
+            if res.json["status"] == status {
+                return res.json;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{instance} never reached {status}: {}", res.json);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The QR string the session shows, decoded from `/v2/auth/qr`.
+    pub async fn qr_value(&self, instance: &str) -> String {
+        let res = self.call("GET", "/v2/auth/qr", &[("instance_id", instance)]).await;
+        res.assert_status(200);
+        let data = res.json["data"].as_str().expect("data");
+        let raw = base64::engine::general_purpose::STANDARD.decode(data).expect("base64");
+        let qr: Value = serde_json::from_slice(&raw).expect("QR json");
+        qr["value"].as_str().expect("value").to_string()
+    }
+
+    /// A new virtual phone on fakewa; returns its number.
+    pub async fn phone(&self, number: &str, name: &str) -> String {
+        self.fakewa.create_phone(number, name).await.expect("phone created");
+        number.to_string()
+    }
+
+    /// create → SCAN_QR_CODE → the phone scans the QR → WORKING. Returns the instance id.
+    pub async fn linked_instance(&self, phone: &str) -> String {
+        let id = self.create_instance().await;
+        self.wait_status(&id, "SCAN_QR_CODE").await;
+        let qr = self.qr_value(&id).await;
+        self.fakewa.scan_qr(phone, &qr).await.expect("phone scans the QR");
+        self.wait_status(&id, "WORKING").await;
+        id
+    }
+}
+
+/// A read answer: status, headers and the body as JSON (`Null` when not JSON).
+pub struct Resp {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub json: Value,
+    pub text: String,
+}
+
+impl Resp {
+    pub async fn read(res: reqwest::Response) -> Resp {
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let text = res.text().await.unwrap_or_default();
+        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Resp { status, headers, json, text }
+    }
+
+    #[track_caller]
+    pub fn assert_status(&self, status: u16) {
+        assert_eq!(self.status, status, "unexpected answer: {}", self.text);
+    }
+
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, code: &str) {
+        self.assert_status(status);
+        assert_eq!(self.json["code"], code, "unexpected error: {}", self.text);
+    }
+}
