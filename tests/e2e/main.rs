@@ -4,5 +4,6 @@
 mod support;
 
 mod auth;
+mod messaging;
 mod session;
 mod tenancy;

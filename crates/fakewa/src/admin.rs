@@ -115,7 +115,9 @@ struct SendText {
 
 async fn send(State(s): Shd, Path(number): Path<String>, b: Bytes) -> Answer {
     let req: SendText = body(&b)?;
-    let id = phone::get(&s, &number)?.send_text(&req.to, &req.text).await?;
+    let id = phone::get(&s, &number)?
+        .send_text(&req.to, &req.text)
+        .await?;
     Ok(Json(json!({ "id": id })))
 }
 

@@ -120,7 +120,6 @@ fn build_chain(
     let chain = wa::CertChain {
         leaf: MessageField::some(leaf_cert),
         intermediate: MessageField::some(intermediate_cert),
-        ..Default::default()
     };
     Ok(chain.encode_to_vec())
 }
@@ -137,7 +136,6 @@ fn certificate(
         key: Some(pub32(subject).to_vec()),
         not_before: Some(NOT_BEFORE),
         not_after: Some(NOT_AFTER),
-        ..Default::default()
     }
     .encode_to_vec();
     let signature = issuer
@@ -147,6 +145,5 @@ fn certificate(
     Ok(wa::cert_chain::NoiseCertificate {
         details: Some(details),
         signature: Some(signature.to_vec()),
-        ..Default::default()
     })
 }

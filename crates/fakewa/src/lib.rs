@@ -201,7 +201,12 @@ impl FakeWa {
     }
 
     /// The phone sends a text; returns the message id.
-    pub async fn send_text(&self, number: &str, to: &str, text: &str) -> Result<String, FakeWaError> {
+    pub async fn send_text(
+        &self,
+        number: &str,
+        to: &str,
+        text: &str,
+    ) -> Result<String, FakeWaError> {
         phone::get(&self.shared, number)?.send_text(to, text).await
     }
 
@@ -223,9 +228,7 @@ impl FakeWa {
     /// Stops the listener, every connection and every virtual phone.
     pub async fn shutdown(self) {
         let phones: Vec<_> = self.shared.phones().drain().map(|(_, p)| p).collect();
-        for p in phones {
-            p.stop().await;
-        }
+        futures::future::join_all(phones.iter().map(|p| p.stop())).await;
         self.shared.token.cancel();
         self.shared.tracker.close();
         let _ = tokio::time::timeout(Duration::from_secs(5), self.shared.tracker.wait()).await;

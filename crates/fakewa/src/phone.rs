@@ -22,7 +22,7 @@ use whatsapp_rust::bot::{Bot, BotHandle};
 use whatsapp_rust::transport::TokioWebSocketTransportFactory;
 
 use crate::certs::pub32;
-use crate::stanza::util;
+use crate::stanza::{appstate_seed, util};
 use crate::state::{Account, DeviceRec, SyncKey};
 use crate::{FakeWaError, InboxMessage, PhoneInfo, Shared};
 
@@ -64,7 +64,9 @@ pub(crate) async fn create(
 ) -> Result<PhoneInfo, FakeWaError> {
     let number: String = number.chars().filter(char::is_ascii_digit).collect();
     if number.is_empty() {
-        return Err(FakeWaError::BadRequest("a phone number needs digits".into()));
+        return Err(FakeWaError::BadRequest(
+            "a phone number needs digits".into(),
+        ));
     }
     if shared.phones().contains_key(&number)
         && let Some(info) = info(shared, &number)
@@ -73,7 +75,10 @@ pub(crate) async fn create(
     }
     let (lid, raw_id, key_id, key_data) = {
         let mut rng = rand::rng();
-        let lid = format!("{}", rng.random_range(100_000_000_000_000u64..999_999_999_999_999));
+        let lid = format!(
+            "{}",
+            rng.random_range(100_000_000_000_000u64..999_999_999_999_999)
+        );
         let raw_id: u32 = rng.random();
         let mut key_id = vec![0u8; 6];
         rng.fill_bytes(&mut key_id);
@@ -115,7 +120,12 @@ pub(crate) async fn create(
                 next_device: 1,
                 next_key_index: 1,
                 companions: BTreeMap::new(),
-                appstate: Default::default(),
+                appstate: [(
+                    appstate_seed::PUSH_NAME_COLLECTION.to_string(),
+                    vec![appstate_seed::push_name_patch(&sync_key, push_name)],
+                )]
+                .into_iter()
+                .collect(),
                 available: false,
                 last_seen: util::now(),
             },
@@ -136,7 +146,6 @@ pub(crate) async fn create(
         raw_id: Some(raw_id),
         current_index: Some(0),
         device_indexes: vec![0],
-        ..Default::default()
     };
     backend
         .set_sync_key(
@@ -179,10 +188,12 @@ pub(crate) async fn create(
     shared.phones().insert(number.clone(), phone);
     let online = tokio::time::timeout(ONLINE_TIMEOUT, online_rx.wait_for(|v| *v)).await;
     if !matches!(online, Ok(Ok(_))) {
-        return Err(FakeWaError::Timeout("waiting for the virtual phone to connect"));
+        return Err(FakeWaError::Timeout(
+            "waiting for the virtual phone to connect",
+        ));
     }
     tracing::info!(%number, "virtual phone online");
-    info(shared, &number).ok_or_else(|| FakeWaError::UnknownPhone(number))
+    info(shared, &number).ok_or(FakeWaError::UnknownPhone(number))
 }
 
 /// The phone's own `account`: an ADV identity signed by itself (key index 0), as a primary holds.
@@ -196,7 +207,6 @@ fn self_signed_account(
         key_index: Some(0),
         account_type: Some(wa::ADVEncryptionType::E2EE),
         device_type: Some(wa::ADVEncryptionType::E2EE),
-        ..Default::default()
     }
     .encode_to_vec();
     let id_pub = pub32(identity);
@@ -219,7 +229,6 @@ fn self_signed_account(
         account_signature_key: Some(id_pub.to_vec()),
         account_signature: Some(account_signature),
         device_signature: Some(device_signature),
-        ..Default::default()
     })
 }
 
@@ -301,7 +310,6 @@ impl Phone {
         let key = wa::message::AppStateSyncKey {
             key_id: MessageField::some(wa::message::AppStateSyncKeyId {
                 key_id: Some(self.sync_key.id.clone()),
-                ..Default::default()
             }),
             key_data: MessageField::some(wa::message::AppStateSyncKeyData {
                 key_data: Some(self.sync_key.data.clone()),
@@ -309,25 +317,25 @@ impl Phone {
                     raw_id: Some(self.raw_id),
                     current_index: Some(0),
                     device_indexes: vec![0],
-                    ..Default::default()
                 }),
                 timestamp: Some(self.sync_key.timestamp_ms),
-                ..Default::default()
             }),
-            ..Default::default()
         };
         let msg = wa::Message {
             protocol_message: MessageField::some(wa::message::ProtocolMessage {
                 r#type: Some(wa::message::protocol_message::Type::APP_STATE_SYNC_KEY_SHARE),
                 app_state_sync_key_share: MessageField::some(wa::message::AppStateSyncKeyShare {
                     keys: vec![key],
-                    ..Default::default()
                 }),
                 ..Default::default()
             }),
             ..Default::default()
         };
-        match self.client.send_message(Jid::pn(self.number.clone()), msg).await {
+        match self
+            .client
+            .send_message(Jid::pn(self.number.clone()), msg)
+            .await
+        {
             Ok(_) => tracing::debug!(number = %self.number, "app-state key shared"),
             Err(e) => tracing::warn!(number = %self.number, "app-state key share failed: {e}"),
         }

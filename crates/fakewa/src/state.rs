@@ -155,12 +155,15 @@ impl State {
         {
             let _ = conn.tx.send(Out::Node(node.clone()));
         }
-        self.queues.entry(dev.clone()).or_default().push_back(Queued {
-            class,
-            id,
-            node,
-            expires: None,
-        });
+        self.queues
+            .entry(dev.clone())
+            .or_default()
+            .push_back(Queued {
+                class,
+                id,
+                node,
+                expires: None,
+            });
     }
 
     /// Sends a chat state now, or keeps it until `expires` for an offline device.
@@ -171,12 +174,15 @@ impl State {
             let _ = conn.tx.send(Out::Node(node));
             return;
         }
-        self.queues.entry(dev.clone()).or_default().push_back(Queued {
-            class: "chatstate",
-            id: String::new(),
-            node,
-            expires: Some(expires),
-        });
+        self.queues
+            .entry(dev.clone())
+            .or_default()
+            .push_back(Queued {
+                class: "chatstate",
+                id: String::new(),
+                node,
+                expires: Some(expires),
+            });
     }
 
     /// Sends a node to a device only if it is connected (no queueing).

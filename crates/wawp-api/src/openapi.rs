@@ -8,7 +8,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, ToSchema};
 
 use crate::health;
-use crate::routes::{admin, auth, pending, session};
+use crate::routes::{admin, auth, chats, messages, pending, send, session};
 
 /// `{code, message, details}`: every error, in every format.
 #[derive(Debug, Serialize, ToSchema)]
@@ -86,6 +86,8 @@ pub struct TokenQuery {
         session::create_session, session::start_session, session::stop_session, session::restart_session,
         session::logout_session, session::delete_session, session::session_info, session::about_whatsapp_data,
         auth::get_qr_raw, auth::get_qr_image, auth::request_code_phone_login,
+        send::send_text_message, chats::chats_list_overview, chats::get_messages_in_chat,
+        messages::get_message_by_id,
         admin::list_tokens, admin::create_token, admin::revoke_token,
         health::health, health::ready, pending::pending_routes,
     ),

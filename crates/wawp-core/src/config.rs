@@ -57,7 +57,12 @@ impl Default for CoreConfig {
 
 impl Default for WhatsAppConfig {
     fn default() -> Self {
-        WhatsAppConfig { url: WHATSAPP_URL.to_string(), version: (2, 3000, 1_029_000_000), ca_pem: None, push_name: None }
+        WhatsAppConfig {
+            url: WHATSAPP_URL.to_string(),
+            version: (2, 3000, 1_029_000_000),
+            ca_pem: None,
+            push_name: None,
+        }
     }
 }
 

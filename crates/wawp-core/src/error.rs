@@ -19,7 +19,10 @@ pub enum CoreError {
     RateLimited { retry_after: u64 },
     /// The session is not in a state that allows the call.
     #[error("session is {status}, expected {expected:?}")]
-    WrongState { status: SessionStatus, expected: Vec<SessionStatus> },
+    WrongState {
+        status: SessionStatus,
+        expected: Vec<SessionStatus>,
+    },
     /// A parameter was well-formed but not acceptable (message for the client).
     #[error("{0}")]
     Invalid(String),

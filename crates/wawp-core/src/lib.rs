@@ -13,6 +13,7 @@
 
 pub mod config;
 pub mod error;
+pub mod events;
 pub mod model;
 pub mod sessions;
 pub mod tenancy;
@@ -45,7 +46,14 @@ impl Core {
     pub async fn open(config: CoreConfig, store: Store) -> Result<Core, CoreError> {
         let tenancy = Tenancy::new(store.clone(), config.limits.clone());
         let sessions = SessionManager::open(store.clone(), config.clone()).await?;
-        Ok(Core { inner: Arc::new(CoreInner { store, tenancy, sessions, config }) })
+        Ok(Core {
+            inner: Arc::new(CoreInner {
+                store,
+                tenancy,
+                sessions,
+                config,
+            }),
+        })
     }
 
     pub fn store(&self) -> &Store {

@@ -43,13 +43,17 @@ pub fn is_loopback_url(url: &str) -> bool {
         return false;
     };
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host = authority.rsplit_once('@').map(|(_, h)| h).unwrap_or(authority);
+    let host = authority
+        .rsplit_once('@')
+        .map(|(_, h)| h)
+        .unwrap_or(authority);
     let host = if let Some(v6) = host.strip_prefix('[') {
         v6.split(']').next().unwrap_or("")
     } else {
         host.split(':').next().unwrap_or("")
     };
-    host.eq_ignore_ascii_case("localhost") || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Refuses a non-loopback WhatsApp URL in a build that does not verify WhatsApp's certificates.
@@ -75,10 +79,20 @@ mod tests {
 
     #[test]
     fn loopback_urls_are_recognised() {
-        for ok in ["ws://127.0.0.1:1234/ws/chat", "wss://localhost/ws/chat", "ws://[::1]:9/x", "ws://127.9.9.9"] {
+        for ok in [
+            "ws://127.0.0.1:1234/ws/chat",
+            "wss://localhost/ws/chat",
+            "ws://[::1]:9/x",
+            "ws://127.9.9.9",
+        ] {
             assert!(is_loopback_url(ok), "{ok}");
         }
-        for bad in ["wss://web.whatsapp.com/ws/chat", "ws://10.0.0.1/ws", "ws://127.0.0.1.evil.com/", "nonsense"] {
+        for bad in [
+            "wss://web.whatsapp.com/ws/chat",
+            "ws://10.0.0.1/ws",
+            "ws://127.0.0.1.evil.com/",
+            "nonsense",
+        ] {
             assert!(!is_loopback_url(bad), "{bad}");
         }
     }

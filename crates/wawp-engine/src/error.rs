@@ -17,6 +17,9 @@ pub enum EngineError {
     /// The phone number cannot be used for a pairing code.
     #[error("{0}")]
     InvalidPhone(String),
+    /// The chat id cannot be addressed.
+    #[error("{0}")]
+    InvalidChat(String),
     /// The session task is gone.
     #[error("session is not running")]
     NotRunning,

@@ -40,6 +40,36 @@ pub enum EngineEvent {
     ClientOutdated,
     /// The client's run loop ended (after a logout or a shutdown).
     Exited,
+    /// Our messages `ids` in `chat` reached a new delivery state.
+    Receipt {
+        chat: String,
+        ids: Vec<String>,
+        ack: Ack,
+    },
+}
+
+/// Delivery states of an outgoing message (the documented `ack` numbers).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Ack {
+    Error = -1,
+    Pending = 0,
+    Server = 1,
+    Device = 2,
+    Read = 3,
+    Played = 4,
+}
+
+impl Ack {
+    pub fn name(self) -> &'static str {
+        match self {
+            Ack::Error => "ERROR",
+            Ack::Pending => "PENDING",
+            Ack::Server => "SERVER",
+            Ack::Device => "DEVICE",
+            Ack::Read => "READ",
+            Ack::Played => "PLAYED",
+        }
+    }
 }
 
 /// The event kinds the session subscribes to (the bus skips the others).
@@ -53,6 +83,7 @@ pub(crate) const KINDS: &[EventKind] = &[
     EventKind::PairingCodeError,
     EventKind::PairingQrCodesExhausted,
     EventKind::ClientOutdated,
+    EventKind::Receipt,
 ];
 
 /// Digits of a JID's user part (`15550001111:3@s.whatsapp.net` → `15550001111`).
@@ -64,7 +95,10 @@ pub(crate) fn user_of(jid: &impl ToString) -> String {
 
 pub(crate) fn from_client_event(event: &Event) -> Option<EngineEvent> {
     Some(match event {
-        Event::PairingQrCode(qr) => EngineEvent::Qr { code: qr.code.clone(), timeout: qr.timeout },
+        Event::PairingQrCode(qr) => EngineEvent::Qr {
+            code: qr.code.clone(),
+            timeout: qr.timeout,
+        },
         Event::PairSuccess(p) => EngineEvent::Paired {
             account: Account {
                 phone: user_of(&p.id),
@@ -74,12 +108,39 @@ pub(crate) fn from_client_event(event: &Event) -> Option<EngineEvent> {
             },
         },
         Event::Connected(_) => EngineEvent::Connected,
-        Event::Disconnected(d) => EngineEvent::Disconnected { reason: format!("{:?}", d.reason) },
-        Event::LoggedOut(l) => EngineEvent::LoggedOut { reason: format!("{:?}", l.reason) },
-        Event::PairError(e) => EngineEvent::PairFailed { error: e.error.clone() },
-        Event::PairingCodeError(e) => EngineEvent::PairCodeFailed { error: e.error.clone() },
+        Event::Disconnected(d) => EngineEvent::Disconnected {
+            reason: format!("{:?}", d.reason),
+        },
+        Event::LoggedOut(l) => EngineEvent::LoggedOut {
+            reason: format!("{:?}", l.reason),
+        },
+        Event::PairError(e) => EngineEvent::PairFailed {
+            error: e.error.clone(),
+        },
+        Event::PairingCodeError(e) => EngineEvent::PairCodeFailed {
+            error: e.error.clone(),
+        },
         Event::PairingQrCodesExhausted(_) => EngineEvent::QrExhausted,
         Event::ClientOutdated(_) => EngineEvent::ClientOutdated,
+        Event::Receipt(r) if !r.source.is_from_me => {
+            use wacore::types::presence::ReceiptType;
+            let ack = match r.r#type {
+                ReceiptType::Delivered | ReceiptType::Inactive => Ack::Device,
+                ReceiptType::Read => Ack::Read,
+                ReceiptType::Played => Ack::Played,
+                _ => return None,
+            };
+            let chat = if r.source.is_group {
+                crate::messages::chat_id(&r.source.chat)
+            } else {
+                crate::messages::user_id(&r.source.chat, r.source.sender_alt.as_ref())
+            };
+            EngineEvent::Receipt {
+                chat,
+                ids: r.message_ids.iter().map(|i| i.to_string()).collect(),
+                ack,
+            }
+        }
         _ => return None,
     })
 }

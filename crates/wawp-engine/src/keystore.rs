@@ -14,8 +14,12 @@ pub fn path(keys_dir: &Path, key: &str) -> PathBuf {
 
 /// Opens (creating when missing) the key store at `path`.
 pub(crate) async fn open(path: &Path) -> Result<whatsapp_rust::store::SqliteStore, EngineError> {
-    let url = path.to_str().ok_or_else(|| EngineError::Store(format!("path is not UTF-8: {}", path.display())))?;
-    whatsapp_rust::store::SqliteStore::new(url).await.map_err(|e| EngineError::Store(e.to_string()))
+    let url = path
+        .to_str()
+        .ok_or_else(|| EngineError::Store(format!("path is not UTF-8: {}", path.display())))?;
+    whatsapp_rust::store::SqliteStore::new(url)
+        .await
+        .map_err(|e| EngineError::Store(e.to_string()))
 }
 
 /// Whether the store at `path` holds a linked device.
@@ -24,7 +28,10 @@ pub async fn is_linked(path: &Path) -> Result<bool, EngineError> {
         return Ok(false);
     }
     let store = open(path).await?;
-    let device = store.load_device_data_for_device(store.device_id()).await.map_err(|e| EngineError::Store(e.to_string()))?;
+    let device = store
+        .load_device_data_for_device(store.device_id())
+        .await
+        .map_err(|e| EngineError::Store(e.to_string()))?;
     Ok(device.is_some_and(|d| d.pn.is_some()))
 }
 
@@ -36,7 +43,12 @@ pub fn erase(path: &Path) -> Result<(), EngineError> {
         match std::fs::remove_file(&p) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(EngineError::Store(format!("cannot erase {}: {e}", Path::new(&p).display()))),
+            Err(e) => {
+                return Err(EngineError::Store(format!(
+                    "cannot erase {}: {e}",
+                    Path::new(&p).display()
+                )));
+            }
         }
     }
     Ok(())

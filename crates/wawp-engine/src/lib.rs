@@ -12,14 +12,17 @@ pub mod certs;
 mod error;
 mod events;
 pub mod keystore;
+pub mod messages;
 pub mod session;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use error::EngineError;
-pub use events::{Account, EngineEvent};
+pub use events::{Account, Ack, EngineEvent};
+pub use messages::{Content, InboundSink, IncomingMessage, Quoted};
 pub use session::EngineSession;
+pub use session::{EngineSender, SentMessage};
 
 /// How the engine reaches WhatsApp.
 #[derive(Clone, Debug)]
@@ -45,9 +48,12 @@ impl Engine {
     /// key-store folder.
     pub fn new(config: EngineConfig) -> Result<Engine, EngineError> {
         certs::check_url(&config.ws_url)?;
-        std::fs::create_dir_all(&config.keys_dir)
-            .map_err(|e| EngineError::Store(format!("cannot create {}: {e}", config.keys_dir.display())))?;
-        Ok(Engine { config: Arc::new(config) })
+        std::fs::create_dir_all(&config.keys_dir).map_err(|e| {
+            EngineError::Store(format!("cannot create {}: {e}", config.keys_dir.display()))
+        })?;
+        Ok(Engine {
+            config: Arc::new(config),
+        })
     }
 
     pub fn config(&self) -> &EngineConfig {
@@ -56,8 +62,17 @@ impl Engine {
 
     /// Starts a client for the session `key` (its key store is created on first use). Events
     /// arrive on the returned session's channel; it connects, and reconnects on its own.
-    pub async fn start_session(&self, key: &str) -> Result<EngineSession, EngineError> {
-        EngineSession::start(&self.config, &keystore::path(&self.config.keys_dir, key)).await
+    pub async fn start_session(
+        &self,
+        key: &str,
+        inbound: std::sync::Arc<dyn InboundSink>,
+    ) -> Result<EngineSession, EngineError> {
+        EngineSession::start(
+            &self.config,
+            &keystore::path(&self.config.keys_dir, key),
+            inbound,
+        )
+        .await
     }
 
     /// Whether the session `key` holds a linked device (so it will log in without a QR code).

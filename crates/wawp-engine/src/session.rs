@@ -11,6 +11,7 @@ use whatsapp_rust::pair_code::PairCodeOptions;
 use whatsapp_rust::transport::TokioWebSocketTransportFactory;
 
 use crate::events::{self, Account, EngineEvent};
+use crate::messages::{self, DurableInbound, InboundSink, Quoted};
 use crate::{EngineConfig, EngineError, keystore};
 
 /// A running client. Dropping it without [`EngineSession::shutdown`] leaves the client running
@@ -22,7 +23,11 @@ pub struct EngineSession {
 }
 
 impl EngineSession {
-    pub(crate) async fn start(config: &EngineConfig, store_path: &Path) -> Result<EngineSession, EngineError> {
+    pub(crate) async fn start(
+        config: &EngineConfig,
+        store_path: &Path,
+        inbound: Arc<dyn InboundSink>,
+    ) -> Result<EngineSession, EngineError> {
         let store = keystore::open(store_path).await?;
         let (tx, rx) = mpsc::unbounded_channel();
         let forward = tx.clone();
@@ -30,6 +35,8 @@ impl EngineSession {
             .with_backend(store)
             .with_transport_factory(TokioWebSocketTransportFactory::new().with_url(&config.ws_url))
             .with_version(config.version)
+            // Inbound messages are committed by wawp before WhatsApp is acknowledged.
+            .with_inbound_durability_hook(DurableInbound(inbound))
             // Lifecycle events must be seen in order (QR before pairing before Connected).
             .with_event_delivery(EventDelivery::Ordered { capacity: 1024 })
             .on_event_for(events::KINDS, move |event, _client| {
@@ -43,7 +50,10 @@ impl EngineSession {
         if let Some(name) = &config.push_name {
             builder = builder.with_push_name(name.clone());
         }
-        let bot = builder.build().await.map_err(|e| EngineError::Client(e.to_string()))?;
+        let bot = builder
+            .build()
+            .await
+            .map_err(|e| EngineError::Client(e.to_string()))?;
         let client = bot.client();
         let handle = bot.spawn();
         let (exited_tx, exited_rx) = oneshot::channel();
@@ -52,7 +62,11 @@ impl EngineSession {
             let _ = tx.send(EngineEvent::Exited);
             let _ = exited_tx.send(());
         });
-        Ok(EngineSession { client, events: rx, exited: Some(exited_rx) })
+        Ok(EngineSession {
+            client,
+            events: rx,
+            exited: Some(exited_rx),
+        })
     }
 
     /// The next lifecycle event; `None` once the session is gone.
@@ -75,13 +89,28 @@ impl EngineSession {
         self.client.is_connected()
     }
 
+    /// A cloneable handle that sends through this client (usable from any task).
+    pub fn sender(&self) -> EngineSender {
+        EngineSender {
+            client: self.client.clone(),
+        }
+    }
+
     /// Asks WhatsApp for an 8-character pairing code for `phone` (digits only).
     pub async fn pair_code(&self, phone: &str) -> Result<String, EngineError> {
         if phone.is_empty() || !phone.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(EngineError::InvalidPhone(format!("{phone:?} is not a phone number (digits only)")));
+            return Err(EngineError::InvalidPhone(format!(
+                "{phone:?} is not a phone number (digits only)"
+            )));
         }
-        let options = PairCodeOptions { phone_number: phone.to_string(), ..Default::default() };
-        self.client.pair_with_code(options).await.map_err(|e| EngineError::Upstream(e.to_string()))
+        let options = PairCodeOptions {
+            phone_number: phone.to_string(),
+            ..Default::default()
+        };
+        self.client
+            .pair_with_code(options)
+            .await
+            .map_err(|e| EngineError::Upstream(e.to_string()))
     }
 
     /// Unlinks this device from the account (tells WhatsApp when connected) and stops the client.
@@ -100,5 +129,57 @@ impl EngineSession {
         if let Some(rx) = self.exited.take() {
             let _ = rx.await;
         }
+    }
+}
+
+/// Sends messages through a running client. Cheap to clone; calls run concurrently.
+#[derive(Clone)]
+pub struct EngineSender {
+    client: Arc<Client>,
+}
+
+/// What WhatsApp accepted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SentMessage {
+    /// The bare WhatsApp id.
+    pub id: String,
+    /// The chat it went to (`123@c.us`…).
+    pub chat: String,
+    /// Unix seconds.
+    pub timestamp: i64,
+}
+
+impl EngineSender {
+    /// Sends `text` to `chat` (an API chat id), quoting `quoted` when it is a reply.
+    pub async fn send_text(
+        &self,
+        chat: &str,
+        text: &str,
+        quoted: Option<&Quoted>,
+    ) -> Result<SentMessage, EngineError> {
+        let to = messages::parse_chat_id(chat)
+            .ok_or_else(|| EngineError::InvalidChat(format!("{chat:?} is not a chat id")))?;
+        let message = messages::text_message(text, quoted);
+        let sent = self
+            .client
+            .send_message(to, message)
+            .await
+            .map_err(|e| EngineError::Upstream(e.to_string()))?;
+        Ok(SentMessage {
+            id: sent.message_id,
+            chat: messages::chat_id(&sent.to),
+            timestamp: wacore::time::now_millis() / 1000,
+        })
+    }
+
+    /// The account this client is linked to.
+    pub fn account(&self) -> Option<Account> {
+        let pn = self.client.pn()?;
+        Some(Account {
+            phone: events::user_of(&pn),
+            lid: self.client.lid().map(|l| events::user_of(&l)),
+            push_name: self.client.push_name(),
+            platform: None,
+        })
     }
 }

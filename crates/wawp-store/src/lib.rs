@@ -34,6 +34,8 @@
 
 mod error;
 mod instances;
+mod messages;
+mod outbox;
 mod tokens;
 
 use std::path::Path;
@@ -48,6 +50,8 @@ use sqlx::sqlite::{
 
 pub use error::StoreError;
 pub use instances::InstanceRow;
+pub use messages::{ChatOrder, ChatRow, MessageRow, NewMessage};
+pub use outbox::{ClaimedDelivery, DeliveryRow, EventRow, FailedAttempt, NewDelivery, NewEvent};
 pub use tokens::TokenRow;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");

@@ -106,7 +106,10 @@ impl fmt::Debug for Config {
         f.debug_struct("Config")
             .field("listen", &self.listen)
             .field("data_dir", &self.data_dir)
-            .field("database_url", &self.database_url.as_ref().map(|_| "<redacted>"))
+            .field(
+                "database_url",
+                &self.database_url.as_ref().map(|_| "<redacted>"),
+            )
             .field("whatsapp_url", &self.whatsapp_url)
             .field("whatsapp_version", &self.whatsapp_version)
             .field("whatsapp_ca", &self.whatsapp_ca)
@@ -164,7 +167,10 @@ impl Config {
         let env_file = std::env::var_os("WAWP_CONFIG").map(PathBuf::from);
         if let Some(path) = file.map(Path::to_path_buf).or(env_file) {
             if !path.exists() {
-                return Err(ConfigError::Invalid(format!("config file {} does not exist", path.display())));
+                return Err(ConfigError::Invalid(format!(
+                    "config file {} does not exist",
+                    path.display()
+                )));
             }
             figment = figment.merge(Toml::file(path));
         }
@@ -188,17 +194,25 @@ impl Config {
     fn validate(&self) -> Result<(), ConfigError> {
         self.version()?;
         if self.body_limit_mb == 0 {
-            return Err(ConfigError::Invalid("body_limit_mb must be at least 1".into()));
+            return Err(ConfigError::Invalid(
+                "body_limit_mb must be at least 1".into(),
+            ));
         }
         if self.admin_key.as_deref().is_some_and(|k| k.len() < 16) {
-            return Err(ConfigError::Invalid("admin_key must be at least 16 characters".into()));
+            return Err(ConfigError::Invalid(
+                "admin_key must be at least 16 characters".into(),
+            ));
         }
         Ok(())
     }
 
     /// `whatsapp_version` parsed as `(major, minor, patch)`.
     pub fn version(&self) -> Result<(u32, u32, u32), ConfigError> {
-        let parts: Vec<u32> = self.whatsapp_version.split('.').filter_map(|p| p.parse().ok()).collect();
+        let parts: Vec<u32> = self
+            .whatsapp_version
+            .split('.')
+            .filter_map(|p| p.parse().ok())
+            .collect();
         match parts.as_slice() {
             [a, b, c] => Ok((*a, *b, *c)),
             _ => Err(ConfigError::Invalid(format!(
@@ -246,7 +260,9 @@ mod tests {
     #[test]
     fn the_example_file_parses_to_the_defaults() {
         let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../wawp.example.toml");
-        let parsed: Config = Figment::from(Toml::file(example)).extract().expect("example parses");
+        let parsed: Config = Figment::from(Toml::file(example))
+            .extract()
+            .expect("example parses");
         assert_eq!(parsed, Config::default());
     }
 

@@ -28,7 +28,11 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
 
 /// Runs the server on `listener` until `shutdown` resolves, then stops every session (keeping their
 /// links, so they are restored at the next start) and returns.
-pub async fn serve(config: Config, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+pub async fn serve(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let store = open_store(&config).await?;
     let core = Core::open(config.core()?, store).await?;
     if !wawp_core::verifies_certificates() {
@@ -53,7 +57,9 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: impl Future<
         })
     };
 
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await?;
     restore.abort();
     core.shutdown().await;
     core.store().close().await;

@@ -7,7 +7,11 @@ use clap::{Args, Parser, Subcommand};
 use wawp::config::{Config, LogFormat, Overrides};
 
 #[derive(Parser)]
-#[command(name = "wawp", version, about = "Self-hosted WhatsApp HTTP API server (Wawp API v2)")]
+#[command(
+    name = "wawp",
+    version,
+    about = "Self-hosted WhatsApp HTTP API server (Wawp API v2)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -108,8 +112,20 @@ fn main() -> std::process::ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { common, listen, whatsapp_url, whatsapp_ca, log_format } => {
-            let config = common.load(Overrides { listen, whatsapp_url, whatsapp_ca, log_format, ..Default::default() })?;
+        Command::Serve {
+            common,
+            listen,
+            whatsapp_url,
+            whatsapp_ca,
+            log_format,
+        } => {
+            let config = common.load(Overrides {
+                listen,
+                whatsapp_url,
+                whatsapp_ca,
+                log_format,
+                ..Default::default()
+            })?;
             wawp::telemetry::init(config.log_format);
             tracing::info!(?config, "starting");
             let listener = tokio::net::TcpListener::bind(config.listen)
@@ -119,18 +135,30 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Token(cmd) => {
             let out = match cmd {
-                TokenCommand::Create { common, name, max_instances } => {
-                    wawp::token::create(&common.load(Overrides::default())?, &name, max_instances).await?
+                TokenCommand::Create {
+                    common,
+                    name,
+                    max_instances,
+                } => {
+                    wawp::token::create(&common.load(Overrides::default())?, &name, max_instances)
+                        .await?
                 }
-                TokenCommand::List { common } => wawp::token::list(&common.load(Overrides::default())?).await?,
-                TokenCommand::Revoke { common, id } => wawp::token::revoke(&common.load(Overrides::default())?, &id).await?,
+                TokenCommand::List { common } => {
+                    wawp::token::list(&common.load(Overrides::default())?).await?
+                }
+                TokenCommand::Revoke { common, id } => {
+                    wawp::token::revoke(&common.load(Overrides::default())?, &id).await?
+                }
             };
             println!("{}", out.trim_end());
             Ok(())
         }
         #[cfg(feature = "sandbox")]
         Command::Sandbox { common, listen } => {
-            let config = common.load(Overrides { listen, ..Default::default() })?;
+            let config = common.load(Overrides {
+                listen,
+                ..Default::default()
+            })?;
             wawp::telemetry::init(config.log_format);
             wawp::sandbox::run(config, shutdown_signal()).await
         }

@@ -12,9 +12,13 @@ use crate::config::Config;
 /// The virtual phone that links sandbox sessions (yours).
 pub const OWN_PHONE: (&str, &str) = ("12015550199", "Sandbox You");
 /// Virtual contacts that answer every text.
-pub const CONTACTS: [(&str, &str); 2] = [("12015550101", "Echo Alice"), ("12015550102", "Echo Bob")];
+pub const CONTACTS: [(&str, &str); 2] =
+    [("12015550101", "Echo Alice"), ("12015550102", "Echo Bob")];
 
-pub async fn run(mut config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+pub async fn run(
+    mut config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir)?;
     let fakewa = FakeWa::start(FakeWaConfig {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),

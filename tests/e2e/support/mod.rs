@@ -24,10 +24,18 @@ impl TestEnv {
     pub async fn start() -> TestEnv {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let dir = tempfile::tempdir().expect("temp dir");
-        let fakewa = FakeWa::start(FakeWaConfig::default()).await.expect("fakewa starts");
+        let fakewa = FakeWa::start(FakeWaConfig::default())
+            .await
+            .expect("fakewa starts");
         let wawp = WawpServer::start(dir.path().join("wawp"), &fakewa.ws_url()).await;
         let token = wawp.create_token("tester", None).await;
-        TestEnv { fakewa, wawp, http: reqwest::Client::new(), token, _dir: dir }
+        TestEnv {
+            fakewa,
+            wawp,
+            http: reqwest::Client::new(),
+            token,
+            _dir: dir,
+        }
     }
 
     /// Restarts wawp on the same data dir (a crash-free stop, then a new process-equivalent).
@@ -44,7 +52,13 @@ impl TestEnv {
         self.call_as(&self.token, method, path, params).await
     }
 
-    pub async fn call_as(&self, token: &str, method: &str, path: &str, params: &[(&str, &str)]) -> Resp {
+    pub async fn call_as(
+        &self,
+        token: &str,
+        method: &str,
+        path: &str,
+        params: &[(&str, &str)],
+    ) -> Resp {
         let url = format!("{}{path}", self.wawp.base);
         let req = match method {
             "GET" => self.http.get(url).query(params),
@@ -60,35 +74,51 @@ impl TestEnv {
     pub async fn create_instance(&self) -> String {
         let res = self.call("POST", "/v2/session/create", &[]).await;
         res.assert_status(201);
-        res.json["instance_id"].as_str().expect("instance_id").to_string()
+        res.json["instance_id"]
+            .as_str()
+            .expect("instance_id")
+            .to_string()
     }
 
     /// Polls `/v2/session/info` until the session has `status`.
     pub async fn wait_status(&self, instance: &str, status: &str) -> Value {
         let deadline = tokio::time::Instant::now() + DEADLINE;
         loop {
-            let res = self.call("POST", "/v2/session/info", &[("instance_id", instance)]).await;
+            let res = self
+                .call("POST", "/v2/session/info", &[("instance_id", instance)])
+                .await;
             if res.json["status"] == status {
                 return res.json;
             }
-            assert!(tokio::time::Instant::now() < deadline, "{instance} never reached {status}: {}", res.json);
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{instance} never reached {status}: {}",
+                res.json
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
     /// The QR string the session shows, decoded from `/v2/auth/qr`.
     pub async fn qr_value(&self, instance: &str) -> String {
-        let res = self.call("GET", "/v2/auth/qr", &[("instance_id", instance)]).await;
+        let res = self
+            .call("GET", "/v2/auth/qr", &[("instance_id", instance)])
+            .await;
         res.assert_status(200);
         let data = res.json["data"].as_str().expect("data");
-        let raw = base64::engine::general_purpose::STANDARD.decode(data).expect("base64");
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(data)
+            .expect("base64");
         let qr: Value = serde_json::from_slice(&raw).expect("QR json");
         qr["value"].as_str().expect("value").to_string()
     }
 
     /// A new virtual phone on fakewa; returns its number.
     pub async fn phone(&self, number: &str, name: &str) -> String {
-        self.fakewa.create_phone(number, name).await.expect("phone created");
+        self.fakewa
+            .create_phone(number, name)
+            .await
+            .expect("phone created");
         number.to_string()
     }
 
@@ -97,7 +127,10 @@ impl TestEnv {
         let id = self.create_instance().await;
         self.wait_status(&id, "SCAN_QR_CODE").await;
         let qr = self.qr_value(&id).await;
-        self.fakewa.scan_qr(phone, &qr).await.expect("phone scans the QR");
+        self.fakewa
+            .scan_qr(phone, &qr)
+            .await
+            .expect("phone scans the QR");
         self.wait_status(&id, "WORKING").await;
         id
     }
@@ -117,7 +150,12 @@ impl Resp {
         let headers = res.headers().clone();
         let text = res.text().await.unwrap_or_default();
         let json = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Resp { status, headers, json, text }
+        Resp {
+            status,
+            headers,
+            json,
+            text,
+        }
     }
 
     #[track_caller]
@@ -129,5 +167,35 @@ impl Resp {
     pub fn assert_error(&self, status: u16, code: &str) {
         self.assert_status(status);
         assert_eq!(self.json["code"], code, "unexpected error: {}", self.text);
+    }
+}
+
+/// Polls `check` until it returns `Some`, failing the test after [`DEADLINE`].
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+impl TestEnv {
+    /// Waits until the virtual phone `number` has received a message with `text`; returns it.
+    pub async fn phone_receives(&self, number: &str, text: &str) -> fakewa::InboxMessage {
+        eventually(&format!("{number} to receive {text:?}"), || async {
+            let inbox = self.fakewa.inbox(number).await.ok()?;
+            inbox.into_iter().find(|m| m.text.as_deref() == Some(text))
+        })
+        .await
     }
 }

@@ -22,19 +22,33 @@ impl WawpServer {
             whatsapp_version: "2.3000.0".into(),
             ..Config::default()
         };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let (tx, rx) = oneshot::channel::<()>();
         let join = tokio::spawn(wawp::serve(config.clone(), listener, async move {
             let _ = rx.await;
         }));
-        let server = WawpServer { base, data_dir, config: Some(config), shutdown: Some(tx), join: Some(join) };
+        let server = WawpServer {
+            base,
+            data_dir,
+            config: Some(config),
+            shutdown: Some(tx),
+            join: Some(join),
+        };
         server.wait_ready().await;
         server
     }
 
     pub fn placeholder() -> WawpServer {
-        WawpServer { base: String::new(), data_dir: PathBuf::new(), config: None, shutdown: None, join: None }
+        WawpServer {
+            base: String::new(),
+            data_dir: PathBuf::new(),
+            config: None,
+            shutdown: None,
+            join: None,
+        }
     }
 
     async fn wait_ready(&self) {
@@ -46,7 +60,10 @@ impl WawpServer {
             {
                 return;
             }
-            assert!(tokio::time::Instant::now() < deadline, "wawp never became ready");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "wawp never became ready"
+            );
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
     }
@@ -54,7 +71,9 @@ impl WawpServer {
     /// Creates an access token the way `wawp token create` does, and returns it.
     pub async fn create_token(&self, name: &str, max_instances: Option<u32>) -> String {
         let config = self.config.as_ref().expect("running server");
-        let out = wawp::token::create(config, name, max_instances).await.expect("token created");
+        let out = wawp::token::create(config, name, max_instances)
+            .await
+            .expect("token created");
         out.lines().last().expect("token line").trim().to_string()
     }
 
@@ -63,7 +82,9 @@ impl WawpServer {
             let _ = tx.send(());
         }
         if let Some(join) = self.join.take() {
-            join.await.expect("server task").expect("server stopped cleanly");
+            join.await
+                .expect("server task")
+                .expect("server stopped cleanly");
         }
     }
 }

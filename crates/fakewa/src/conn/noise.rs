@@ -48,7 +48,14 @@ pub(crate) async fn respond(wire: &mut Wire, certs: &Certs) -> Result<Session, W
         if let Some(session) = try_ik(wire, certs, &client_eph, stat, payload).await? {
             return Ok(session);
         }
-        return xx(wire, certs, &client_eph, NOISE_PATTERN_XXFALLBACK, "XXfallback").await;
+        return xx(
+            wire,
+            certs,
+            &client_eph,
+            NOISE_PATTERN_XXFALLBACK,
+            "XXfallback",
+        )
+        .await;
     }
     xx(wire, certs, &client_eph, NOISE_PATTERN_XX, "XX").await
 }

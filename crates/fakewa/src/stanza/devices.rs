@@ -69,7 +69,13 @@ pub(crate) fn devices_node(st: &State, pn: &str) -> Node {
 }
 
 /// Tells every other device of the account that `device` was added (`op = "add"`) or removed.
-pub(crate) fn notify_change(st: &mut State, pn: &str, device: u16, key_index: u32, op: &'static str) {
+pub(crate) fn notify_change(
+    st: &mut State,
+    pn: &str,
+    device: u16,
+    key_index: u32,
+    op: &'static str,
+) {
     let Some(acc) = st.accounts.get(pn) else {
         return;
     };

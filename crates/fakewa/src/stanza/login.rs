@@ -100,6 +100,7 @@ pub(crate) fn on_passive(ctx: &mut Ctx, node: &Node, id: &str) {
         return;
     }
     let count = ctx.shared.state().flush(&dev);
+    tracing::debug!(conn = ctx.conn_id, pn = %dev.0, device = dev.1, count, "offline queue flushed");
     ctx.send(
         NodeBuilder::new("ib")
             .children([NodeBuilder::new("offline")
@@ -129,7 +130,8 @@ pub(crate) fn disconnected(ctx: &Ctx) {
 
 /// Closes the socket of the device `jid` (PN or LID, with device suffix). `true` if it was connected.
 pub(crate) fn drop_connection(shared: &Shared, jid: &str) -> Result<bool, FakeWaError> {
-    let addr = util::parse_jid(jid).ok_or_else(|| FakeWaError::BadRequest(format!("bad jid {jid}")))?;
+    let addr =
+        util::parse_jid(jid).ok_or_else(|| FakeWaError::BadRequest(format!("bad jid {jid}")))?;
     let mut st = shared.state();
     let Some(pn) = st.pn_of(&addr.user, addr.lid) else {
         return Ok(false);

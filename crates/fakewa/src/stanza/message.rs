@@ -86,6 +86,7 @@ pub(crate) fn handle(ctx: &mut Ctx, node: &Node) {
         if dev == sender || !st.devices.contains_key(&dev) {
             continue;
         }
+        tracing::debug!(%id, to = %dev.0, device = dev.1, "relay message");
         let mut msg = base.clone();
         let mut kids = encs;
         if let Some(identity) = &identity {

@@ -3,6 +3,7 @@
 
 pub(crate) mod ack;
 pub(crate) mod appstate;
+pub(crate) mod appstate_seed;
 pub(crate) mod devices;
 pub(crate) mod iq;
 pub(crate) mod login;

@@ -51,7 +51,9 @@ pub(crate) fn parse_qr(qr: &str) -> Result<Qr, FakeWaError> {
     let body = qr.rsplit_once('#').map(|(_, b)| b).unwrap_or(qr);
     let fields: Vec<&str> = body.split(',').collect();
     if fields.len() < 4 {
-        return Err(FakeWaError::BadRequest("a QR code has at least 4 comma-separated fields".into()));
+        return Err(FakeWaError::BadRequest(
+            "a QR code has at least 4 comma-separated fields".into(),
+        ));
     }
     let key = |i: usize| -> Result<[u8; 32], FakeWaError> {
         let raw = B64
@@ -68,7 +70,11 @@ pub(crate) fn parse_qr(qr: &str) -> Result<Qr, FakeWaError> {
 }
 
 /// The phone of `number` scans `qr`. Returns once the companion answered with `<pair-device-sign>`.
-pub(crate) async fn scan_qr(shared: &Arc<Shared>, number: &str, qr: &str) -> Result<(), FakeWaError> {
+pub(crate) async fn scan_qr(
+    shared: &Arc<Shared>,
+    number: &str,
+    qr: &str,
+) -> Result<(), FakeWaError> {
     let qr = parse_qr(qr)?;
     let done = begin_pair_success(shared, qr.noise_pub, number, qr.identity_pub, qr.adv_secret)?;
     finish(shared, number, done).await
@@ -82,14 +88,20 @@ pub(crate) async fn finish(
     match tokio::time::timeout(PAIR_TIMEOUT, done).await {
         Ok(Ok(Ok(()))) => {}
         Ok(Ok(Err(e))) => return Err(FakeWaError::Pairing(e)),
-        Ok(Err(_)) => return Err(FakeWaError::Pairing("the registration connection closed".into())),
+        Ok(Err(_)) => {
+            return Err(FakeWaError::Pairing(
+                "the registration connection closed".into(),
+            ));
+        }
         Err(_) => return Err(FakeWaError::Timeout("waiting for pair-device-sign")),
     }
     if shared.config.share_app_state_key
         && let Ok(phone) = crate::phone::get(shared, number)
     {
         let s = shared.clone();
-        shared.tracker.spawn(async move { phone.share_app_state_key(&s).await });
+        shared
+            .tracker
+            .spawn(async move { phone.share_app_state_key(&s).await });
     }
     Ok(())
 }
@@ -122,7 +134,6 @@ pub(crate) fn begin_pair_success(
         key_index: Some(key_index),
         account_type: Some(wa::ADVEncryptionType::E2EE),
         device_type: Some(wa::ADVEncryptionType::E2EE),
-        ..Default::default()
     }
     .encode_to_vec();
     let mut msg = vec![6u8, 0];
@@ -167,7 +178,10 @@ pub(crate) fn begin_pair_success(
             .build()])
         .build();
     let (tx, rx) = oneshot::channel();
-    let pending = st.pending.get_mut(&noise_pub).ok_or(FakeWaError::NoPendingQr)?;
+    let pending = st
+        .pending
+        .get_mut(&noise_pub)
+        .ok_or(FakeWaError::NoPendingQr)?;
     pending.keys.identity = identity_pub.to_vec();
     pending.signing = Some((
         id,
@@ -193,7 +207,9 @@ pub(crate) fn on_iq_response(ctx: &mut Ctx, node: &Node) {
     if pending.signing.as_ref().is_none_or(|(sid, _)| *sid != id) {
         return;
     }
-    let Some((_, wait)) = pending.signing.take() else { return };
+    let Some((_, wait)) = pending.signing.take() else {
+        return;
+    };
     let adv = node
         .get_optional_child("pair-device-sign")
         .and_then(|s| s.get_optional_child("device-identity"))
@@ -206,7 +222,9 @@ pub(crate) fn on_iq_response(ctx: &mut Ctx, node: &Node) {
         )));
         return;
     };
-    let Some(pending) = st.pending.remove(&ctx.noise_pub) else { return };
+    let Some(pending) = st.pending.remove(&ctx.noise_pub) else {
+        return;
+    };
     let rec = DeviceRec {
         adv: Some(adv),
         ..pending.keys
@@ -216,7 +234,9 @@ pub(crate) fn on_iq_response(ctx: &mut Ctx, node: &Node) {
     if let Some(acc) = st.accounts.get_mut(&wait.pn) {
         acc.companions.insert(wait.device, wait.key_index);
         if let Some(name) = &pending.push_name {
-            st.names.entry(name.clone()).or_insert_with(|| wait.pn.clone());
+            st.names
+                .entry(name.clone())
+                .or_insert_with(|| wait.pn.clone());
         }
     }
     super::devices::notify_change(&mut st, &wait.pn, wait.device, wait.key_index, "add");

@@ -43,11 +43,13 @@ pub(crate) fn handle(ctx: &mut Ctx, _iq: &Node, reg: &Node, id: &str) {
             tracing::info!(%phone, "pairing code requested");
             ctx.send(util::iq_result(
                 id,
-                vec![NodeBuilder::new("link_code_companion_reg")
-                    .children([NodeBuilder::new("link_code_pairing_ref")
-                        .bytes(pairing_ref.into_bytes())
-                        .build()])
-                    .build()],
+                vec![
+                    NodeBuilder::new("link_code_companion_reg")
+                        .children([NodeBuilder::new("link_code_pairing_ref")
+                            .bytes(pairing_ref.into_bytes())
+                            .build()])
+                        .build(),
+                ],
             ));
         }
         Some("companion_finish") => {
@@ -81,7 +83,9 @@ pub(crate) async fn enter_link_code(
         .map(|c| c.to_ascii_uppercase())
         .collect();
     if code.len() != 8 {
-        return Err(FakeWaError::BadRequest("a pairing code has 8 characters".into()));
+        return Err(FakeWaError::BadRequest(
+            "a pairing code has 8 characters".into(),
+        ));
     }
     let (wrapped, noise_pub, pairing_ref, account_key) = {
         let st = shared.state();
@@ -188,6 +192,7 @@ pub(crate) async fn enter_link_code(
     wacore::crypto::hkdf_sha256_into(&ikm, None, b"adv_secret", &mut adv_secret)
         .map_err(crypto_err)?;
 
-    let done = super::pair::begin_pair_success(shared, noise_pub, number, identity_pub, adv_secret)?;
+    let done =
+        super::pair::begin_pair_success(shared, noise_pub, number, identity_pub, adv_secret)?;
     super::pair::finish(shared, number, done).await
 }

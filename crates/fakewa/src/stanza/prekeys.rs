@@ -31,7 +31,11 @@ pub(crate) fn handle(ctx: &mut Ctx, node: &Node, id: &str, kind: &str) {
             .unwrap_or(0);
         ctx.send(util::iq_result(
             id,
-            vec![NodeBuilder::new("count").attr("value", count.to_string()).build()],
+            vec![
+                NodeBuilder::new("count")
+                    .attr("value", count.to_string())
+                    .build(),
+            ],
         ));
         return;
     }
@@ -44,7 +48,10 @@ pub(crate) fn handle(ctx: &mut Ctx, node: &Node, id: &str, kind: &str) {
                 .map(|jid| bundle(&mut st, &jid))
                 .collect::<Vec<_>>()
         };
-        ctx.send(util::iq_result(id, vec![NodeBuilder::new("list").children(users).build()]));
+        ctx.send(util::iq_result(
+            id,
+            vec![NodeBuilder::new("list").children(users).build()],
+        ));
         return;
     }
     // `<digest/>`: an empty answer makes the client skip validation (a 404 would make it re-upload).
@@ -86,9 +93,13 @@ fn bundle(st: &mut State, jid: &str) -> Node {
             .build();
     };
     let mut nodes = vec![
-        NodeBuilder::new("registration").bytes(rec.reg_id.clone()).build(),
+        NodeBuilder::new("registration")
+            .bytes(rec.reg_id.clone())
+            .build(),
         NodeBuilder::new("type").bytes(vec![5u8]).build(),
-        NodeBuilder::new("identity").bytes(rec.identity.clone()).build(),
+        NodeBuilder::new("identity")
+            .bytes(rec.identity.clone())
+            .build(),
     ];
     if let Some((kid, value)) = rec.prekeys.pop_front() {
         nodes.push(
@@ -104,13 +115,21 @@ fn bundle(st: &mut State, jid: &str) -> Node {
         NodeBuilder::new("skey")
             .children([
                 NodeBuilder::new("id").bytes(rec.skey_id.clone()).build(),
-                NodeBuilder::new("value").bytes(rec.skey_val.clone()).build(),
-                NodeBuilder::new("signature").bytes(rec.skey_sig.clone()).build(),
+                NodeBuilder::new("value")
+                    .bytes(rec.skey_val.clone())
+                    .build(),
+                NodeBuilder::new("signature")
+                    .bytes(rec.skey_sig.clone())
+                    .build(),
             ])
             .build(),
     );
     if let Some(adv) = &rec.adv {
-        nodes.push(NodeBuilder::new("device-identity").bytes(adv.clone()).build());
+        nodes.push(
+            NodeBuilder::new("device-identity")
+                .bytes(adv.clone())
+                .build(),
+        );
     }
     user.children(nodes).build()
 }

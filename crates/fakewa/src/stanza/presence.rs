@@ -29,7 +29,10 @@ pub(crate) fn handle(ctx: &mut Ctx, node: &Node) {
                 return;
             };
             let subs = st.subscribers.entry(target.clone()).or_default();
-            if !subs.iter().any(|(d, j)| *d == (pn.clone(), device) && *j == to) {
+            if !subs
+                .iter()
+                .any(|(d, j)| *d == (pn.clone(), device) && *j == to)
+            {
                 subs.push(((pn.clone(), device), to.clone()));
             }
             if let Some(n) = presence_node(&st, &target, &to) {

@@ -48,7 +48,10 @@ pub(crate) fn handle(ctx: &mut Ctx, node: &Node) {
     let mut relay = NodeBuilder::new("receipt")
         .attr("from", st.device_jid(&author.0, author.1, to_addr.lid))
         .attr("id", id.clone())
-        .attr("t", attr(node, "t").unwrap_or_else(|| util::now().to_string()));
+        .attr(
+            "t",
+            attr(node, "t").unwrap_or_else(|| util::now().to_string()),
+        );
     for key in ["type", "participant", "recipient"] {
         if let Some(v) = attr(node, key) {
             relay = relay.attr(key, v);

@@ -39,12 +39,15 @@ pub(crate) fn handle(ctx: &mut Ctx, node: &Node, id: &str) {
 
 fn user(st: &State, req: &Node, wants: &[String]) -> Node {
     // A contact lookup names the user by phone number (`<contact>+1555…</contact>`) instead of a jid.
-    let contact = req.get_optional_child("contact").and_then(util::content).map(|c| {
-        String::from_utf8_lossy(c)
-            .chars()
-            .filter(char::is_ascii_digit)
-            .collect::<String>()
-    });
+    let contact = req
+        .get_optional_child("contact")
+        .and_then(util::content)
+        .map(|c| {
+            String::from_utf8_lossy(c)
+                .chars()
+                .filter(char::is_ascii_digit)
+                .collect::<String>()
+        });
     let jid = attr(req, "jid").or_else(|| contact.as_ref().map(|n| util::jid(n, 0, SERVER)));
     let Some(jid) = jid else {
         return NodeBuilder::new("user").build();
@@ -79,5 +82,8 @@ fn user(st: &State, req: &Node, wants: &[String]) -> Node {
             _ => {}
         }
     }
-    NodeBuilder::new("user").attr("jid", jid).children(out).build()
+    NodeBuilder::new("user")
+        .attr("jid", jid)
+        .children(out)
+        .build()
 }

@@ -21,10 +21,16 @@ async fn cert_chain_verifies_under_published_root_only() {
     let inter_details = inter.details.clone().expect("details");
     let inter_sig = inter.signature.clone().expect("signature");
     let root = fake.root_public_key();
-    assert!(verify(&root, &inter_details, &inter_sig), "intermediate signed by the root");
+    assert!(
+        verify(&root, &inter_details, &inter_sig),
+        "intermediate signed by the root"
+    );
     let other = KeyPair::generate(&mut rand::rng());
     let other: [u8; 32] = other.public_key.public_key_bytes().try_into().expect("32");
-    assert!(!verify(&other, &inter_details, &inter_sig), "another key must not verify");
+    assert!(
+        !verify(&other, &inter_details, &inter_sig),
+        "another key must not verify"
+    );
 
     let d = wa::cert_chain::noise_certificate::Details::decode_from_slice(&inter_details)
         .expect("details decode");
@@ -32,7 +38,10 @@ async fn cert_chain_verifies_under_published_root_only() {
     let inter_key: [u8; 32] = d.key.clone().expect("key").try_into().expect("32");
     let leaf_details = leaf.details.clone().expect("leaf details");
     let leaf_sig = leaf.signature.clone().expect("leaf sig");
-    assert!(verify(&inter_key, &leaf_details, &leaf_sig), "leaf signed by the intermediate");
+    assert!(
+        verify(&inter_key, &leaf_details, &leaf_sig),
+        "leaf signed by the intermediate"
+    );
     assert!(!verify(&root, &leaf_details, &leaf_sig));
     let ld = wa::cert_chain::noise_certificate::Details::decode_from_slice(&leaf_details)
         .expect("leaf details decode");
@@ -64,7 +73,11 @@ async fn data_dir_keeps_the_server_identity() {
             .expect("details")
             .key
     };
-    assert_eq!(leaf(&chain_a), leaf(&b.cert_chain()), "same Noise static key");
+    assert_eq!(
+        leaf(&chain_a),
+        leaf(&b.cert_chain()),
+        "same Noise static key"
+    );
     b.shutdown().await;
     let _ = std::fs::remove_dir_all(dir);
 }

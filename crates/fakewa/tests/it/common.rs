@@ -1,6 +1,7 @@
 //! Shared helpers: real whatsapp-rust clients pointed at an in-process fakewa, and event waits with
 //! deadlines.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,15 +39,28 @@ pub struct TestClient {
     pub events: mpsc::UnboundedReceiver<Arc<Event>>,
     pub backend: Arc<InMemoryBackend>,
     handle: Option<BotHandle>,
+    /// Texts of a batch not yet taken by [`TestClient::text`].
+    texts: VecDeque<(String, String)>,
 }
 
 impl TestClient {
     pub async fn start(fake: &FakeWa, backend: Arc<InMemoryBackend>) -> TestClient {
+        Self::start_named(fake, backend, "fakewa test").await
+    }
+
+    pub async fn start_named(
+        fake: &FakeWa,
+        backend: Arc<InMemoryBackend>,
+        push_name: &str,
+    ) -> TestClient {
         let (tx, events) = mpsc::unbounded_channel();
         // A push name, as wawp sets one: without it every login of a fresh `Client` waits the 10 s
         // key-share grace (whatsapp-rust then expects the name from app state).
-        let bot = Bot::builder()
-            .with_push_name("fakewa test")
+        let mut builder = Bot::builder();
+        if !push_name.is_empty() {
+            builder = builder.with_push_name(push_name);
+        }
+        let bot = builder
             .with_backend_arc(backend.clone())
             .with_transport_factory(TokioWebSocketTransportFactory::new().with_url(fake.ws_url()))
             .with_version((2, 3000, 0))
@@ -66,6 +80,7 @@ impl TestClient {
             events,
             backend,
             handle: Some(handle),
+            texts: VecDeque::new(),
         }
     }
 
@@ -98,25 +113,38 @@ impl TestClient {
     }
 
     pub async fn connected(&mut self) {
-        self.wait_for("Connected", |e| matches!(e, Event::Connected(_)).then_some(()))
-            .await
-    }
-
-    /// The next text message received (not sent by this account).
-    pub async fn text(&mut self) -> (String, String) {
-        self.wait_for("a text message", |e| match e {
-            Event::Messages(batch) => batch.messages.iter().find_map(|m| {
-                use wacore::proto_helpers::MessageExt as _;
-                if m.info.source.is_from_me {
-                    return None;
-                }
-                m.message
-                    .text_content()
-                    .map(|t| (m.info.source.sender.user.to_string(), t.to_string()))
-            }),
-            _ => None,
+        self.wait_for("Connected", |e| {
+            matches!(e, Event::Connected(_)).then_some(())
         })
         .await
+    }
+
+    /// The next text message received (not sent by this account): (sender user, text).
+    pub async fn text(&mut self) -> (String, String) {
+        use wacore::proto_helpers::MessageExt as _;
+        loop {
+            if let Some(t) = self.texts.pop_front() {
+                return t;
+            }
+            let batch: Vec<(String, String)> = self
+                .wait_for("a text message", |e| match e {
+                    Event::Messages(batch) => Some(
+                        batch
+                            .messages
+                            .iter()
+                            .filter(|m| !m.info.source.is_from_me)
+                            .filter_map(|m| {
+                                m.message
+                                    .text_content()
+                                    .map(|t| (m.info.source.sender.user.to_string(), t.to_string()))
+                            })
+                            .collect(),
+                    ),
+                    _ => None,
+                })
+                .await;
+            self.texts.extend(batch);
+        }
     }
 
     pub async fn stop(&mut self) {

@@ -1,7 +1,10 @@
 //! Linking: QR through the admin HTTP API, pairing code, reconnects with stored credentials, the phone's
 //! ADV signature, unlinking.
 
+use std::sync::Arc;
 use std::time::Instant;
+
+use wacore::store::InMemoryBackend;
 
 use wacore::libsignal::protocol::{KeyPair, PublicKey};
 use wacore::store::traits::DeviceStore as _;
@@ -15,7 +18,10 @@ use crate::common::{TestClient, link_by_qr, start_fake};
 #[tokio::test]
 async fn qr_link_by_admin_scan_then_reconnect() {
     let fake = start_fake().await;
-    let info = fake.create_phone("15550001111", "Alice").await.expect("phone");
+    let info = fake
+        .create_phone("15550001111", "Alice")
+        .await
+        .expect("phone");
     assert_eq!(info.jid, "15550001111@s.whatsapp.net");
     assert!(info.lid.ends_with("@lid"));
     let started = Instant::now();
@@ -34,15 +40,28 @@ async fn qr_link_by_admin_scan_then_reconnect() {
     let account = device.account.clone().expect("ADV identity stored");
     let details = account.details.clone().expect("details");
     let phone_key = fake.phone_identity_key("15550001111").expect("account key");
-    assert_eq!(account.account_signature_key.as_deref(), Some(&phone_key[..]));
+    assert_eq!(
+        account.account_signature_key.as_deref(),
+        Some(&phone_key[..])
+    );
     let mut msg = vec![6u8, 0];
     msg.extend_from_slice(&details);
     msg.extend_from_slice(device.identity_key.public_key.public_key_bytes());
     let sig = account.account_signature.clone().expect("signature");
-    let verify = |k: &[u8]| PublicKey::from_djb_public_key_bytes(k).expect("key").verify_signature(&msg, &sig);
-    assert!(verify(&phone_key), "ADV account signature verifies under the phone's key");
+    let verify = |k: &[u8]| {
+        PublicKey::from_djb_public_key_bytes(k)
+            .expect("key")
+            .verify_signature(&msg, &sig)
+    };
+    assert!(
+        verify(&phone_key),
+        "ADV account signature verifies under the phone's key"
+    );
     let other = KeyPair::generate(&mut rand::rng());
-    assert!(!verify(other.public_key.public_key_bytes()), "and fails under another key");
+    assert!(
+        !verify(other.public_key.public_key_bytes()),
+        "and fails under another key"
+    );
     let adv = wa::ADVDeviceIdentity::decode_from_slice(&details).expect("details decode");
     assert_eq!(adv.key_index, Some(1));
 
@@ -55,7 +74,9 @@ async fn qr_link_by_admin_scan_then_reconnect() {
 #[tokio::test]
 async fn link_by_pairing_code_then_reconnect() {
     let fake = start_fake().await;
-    fake.create_phone("15550002222", "Bob").await.expect("phone");
+    fake.create_phone("15550002222", "Bob")
+        .await
+        .expect("phone");
     let mut c = TestClient::fresh(&fake).await;
     c.qr().await; // the registration socket is up
     let code = c
@@ -69,7 +90,10 @@ async fn link_by_pairing_code_then_reconnect() {
     let dashed = format!("{}-{}", &code[..4], &code[4..]);
     let http = reqwest::Client::new();
     let resp = http
-        .post(format!("{}/admin/phones/15550002222/link-code", fake.admin_url()))
+        .post(format!(
+            "{}/admin/phones/15550002222/link-code",
+            fake.admin_url()
+        ))
         .json(&serde_json::json!({ "code": dashed }))
         .send()
         .await
@@ -84,17 +108,24 @@ async fn link_by_pairing_code_then_reconnect() {
 #[tokio::test]
 async fn unlink_logs_the_companion_out() {
     let fake = start_fake().await;
-    fake.create_phone("15550003333", "Carol").await.expect("phone");
+    fake.create_phone("15550003333", "Carol")
+        .await
+        .expect("phone");
     let mut c = link_by_qr(&fake, "15550003333").await;
     let http = reqwest::Client::new();
     let resp = http
-        .post(format!("{}/admin/phones/15550003333/unlink", fake.admin_url()))
+        .post(format!(
+            "{}/admin/phones/15550003333/unlink",
+            fake.admin_url()
+        ))
         .send()
         .await
         .expect("admin unlink");
     assert!(resp.status().is_success());
-    c.wait_for("LoggedOut", |e| matches!(e, Event::LoggedOut(_)).then_some(()))
-        .await;
+    c.wait_for("LoggedOut", |e| {
+        matches!(e, Event::LoggedOut(_)).then_some(())
+    })
+    .await;
     fake.shutdown().await;
 }
 
@@ -119,5 +150,41 @@ async fn admin_errors_are_json() {
     assert!(health.status().is_success());
     let ready = http.get(fake.admin_url()).send().await.expect("ready");
     assert!(ready.status().is_success());
+    fake.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_client_without_push_name_gets_the_account_name_from_app_state() {
+    let fake = start_fake().await;
+    fake.create_phone("15550004444", "Dana")
+        .await
+        .expect("phone");
+    let mut c = TestClient::start_named(&fake, Arc::new(InMemoryBackend::new()), "").await;
+    let qr = c.qr().await;
+    let started = Instant::now();
+    fake.scan_qr("15550004444", &qr).await.expect("scan");
+    // The critical sync (which carries the push name) completes before `Connected`.
+    let name = c
+        .wait_for("the push name", |e| match e {
+            Event::SelfPushNameUpdated(u) => Some(u.new_name.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(name, "Dana");
+    c.connected().await;
+    assert!(
+        started.elapsed().as_secs() < 5,
+        "connected after {:?}",
+        started.elapsed()
+    );
+    // With a known push name, a fresh client on the same store connects without the 10 s grace.
+    c.restart(&fake).await;
+    let started = Instant::now();
+    c.connected().await;
+    assert!(
+        started.elapsed().as_secs() < 5,
+        "reconnected after {:?}",
+        started.elapsed()
+    );
     fake.shutdown().await;
 }

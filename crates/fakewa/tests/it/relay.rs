@@ -21,15 +21,31 @@ async fn receipt(c: &mut TestClient, id: &str, kinds: &[ReceiptType]) -> Receipt
 #[tokio::test]
 async fn two_companions_exchange_text_with_receipts() {
     let fake = start_fake().await;
-    fake.create_phone("15551110001", "Ann").await.expect("phone A");
-    fake.create_phone("15551110002", "Ben").await.expect("phone B");
+    fake.create_phone("15551110001", "Ann")
+        .await
+        .expect("phone A");
+    fake.create_phone("15551110002", "Ben")
+        .await
+        .expect("phone B");
     let mut a = link_by_qr(&fake, "15551110001").await;
     let mut b = link_by_qr(&fake, "15551110002").await;
 
-    let sent = a.client.send_text(Jid::pn("15551110002"), "hello from A").await.expect("send");
+    let sent = a
+        .client
+        .send_text(Jid::pn("15551110002"), "hello from A")
+        .await
+        .expect("send");
     let (from, text) = b.text().await;
-    assert_eq!((from.as_str(), text.as_str()), ("15551110001", "hello from A"));
-    receipt(&mut a, &sent.message_id, &[ReceiptType::Delivered, ReceiptType::Inactive]).await;
+    assert_eq!(
+        (from.as_str(), text.as_str()),
+        ("15551110001", "hello from A")
+    );
+    receipt(
+        &mut a,
+        &sent.message_id,
+        &[ReceiptType::Delivered, ReceiptType::Inactive],
+    )
+    .await;
 
     b.client
         .mark_as_read(&Jid::pn("15551110001"), None, &[sent.message_id.as_str()])
@@ -37,27 +53,49 @@ async fn two_companions_exchange_text_with_receipts() {
         .expect("read receipt");
     receipt(&mut a, &sent.message_id, &[ReceiptType::Read]).await;
 
-    let reply = b.client.send_text(Jid::pn("15551110001"), "hi A, B here").await.expect("reply");
+    let reply = b
+        .client
+        .send_text(Jid::pn("15551110001"), "hi A, B here")
+        .await
+        .expect("reply");
     let (from, text) = a.text().await;
-    assert_eq!((from.as_str(), text.as_str()), ("15551110002", "hi A, B here"));
-    receipt(&mut b, &reply.message_id, &[ReceiptType::Delivered, ReceiptType::Inactive]).await;
+    assert_eq!(
+        (from.as_str(), text.as_str()),
+        ("15551110002", "hi A, B here")
+    );
+    receipt(
+        &mut b,
+        &reply.message_id,
+        &[ReceiptType::Delivered, ReceiptType::Inactive],
+    )
+    .await;
     fake.shutdown().await;
 }
 
 #[tokio::test]
 async fn offline_receiver_gets_its_messages_in_order_on_reconnect() {
     let fake = start_fake().await;
-    fake.create_phone("15552220001", "Cid").await.expect("phone A");
-    fake.create_phone("15552220002", "Dee").await.expect("phone B");
+    fake.create_phone("15552220001", "Cid")
+        .await
+        .expect("phone A");
+    fake.create_phone("15552220002", "Dee")
+        .await
+        .expect("phone B");
     let a = link_by_qr(&fake, "15552220001").await;
     let mut b = link_by_qr(&fake, "15552220002").await;
     // A session first, so the queued messages are ordinary `msg`s as well as a `pkmsg`.
-    a.client.send_text(Jid::pn("15552220002"), "warm-up").await.expect("send");
+    a.client
+        .send_text(Jid::pn("15552220002"), "warm-up")
+        .await
+        .expect("send");
     assert_eq!(b.text().await.1, "warm-up");
 
     b.stop().await;
     for text in ["first", "second", "third"] {
-        a.client.send_text(Jid::pn("15552220002"), text).await.expect("send while B is offline");
+        a.client
+            .send_text(Jid::pn("15552220002"), text)
+            .await
+            .expect("send while B is offline");
     }
     b.restart(&fake).await;
     let mut got = Vec::new();
@@ -71,13 +109,20 @@ async fn offline_receiver_gets_its_messages_in_order_on_reconnect() {
 #[tokio::test]
 async fn dropped_connection_loses_nothing() {
     let fake = start_fake().await;
-    fake.create_phone("15553330001", "Eve").await.expect("phone A");
-    fake.create_phone("15553330002", "Fay").await.expect("phone B");
+    fake.create_phone("15553330001", "Eve")
+        .await
+        .expect("phone A");
+    fake.create_phone("15553330002", "Fay")
+        .await
+        .expect("phone B");
     let a = link_by_qr(&fake, "15553330001").await;
     let mut b = link_by_qr(&fake, "15553330002").await;
     let b_jid = b.client.pn().expect("B's jid").to_string();
     assert!(fake.drop_connection(&b_jid).await.expect("drop"));
-    a.client.send_text(Jid::pn("15553330002"), "after the drop").await.expect("send");
+    a.client
+        .send_text(Jid::pn("15553330002"), "after the drop")
+        .await
+        .expect("send");
     assert_eq!(b.text().await.1, "after the drop");
     // Nothing more (no duplicate) arrives within a short window.
     let dup = tokio::time::timeout(Duration::from_secs(2), b.text()).await;
@@ -89,20 +134,36 @@ async fn dropped_connection_loses_nothing() {
 #[tokio::test]
 async fn phone_sends_to_companion_and_reads_the_reply() {
     let fake = start_fake().await;
-    fake.create_phone("15554440001", "Gus").await.expect("phone A");
-    fake.create_phone("15554440002", "Hal").await.expect("phone B");
+    fake.create_phone("15554440001", "Gus")
+        .await
+        .expect("phone A");
+    fake.create_phone("15554440002", "Hal")
+        .await
+        .expect("phone B");
     let mut b = link_by_qr(&fake, "15554440002").await;
-    let id = fake.send_text("15554440001", "15554440002", "hello from a phone").await.expect("phone send");
+    let id = fake
+        .send_text("15554440001", "15554440002", "hello from a phone")
+        .await
+        .expect("phone send");
     assert!(!id.is_empty());
     let (from, text) = b.text().await;
-    assert_eq!((from.as_str(), text.as_str()), ("15554440001", "hello from a phone"));
-    b.client.send_text(Jid::pn("15554440001"), "got it").await.expect("reply");
+    assert_eq!(
+        (from.as_str(), text.as_str()),
+        ("15554440001", "hello from a phone")
+    );
+    b.client
+        .send_text(Jid::pn("15554440001"), "got it")
+        .await
+        .expect("reply");
 
     let http = reqwest::Client::new();
     let deadline = tokio::time::Instant::now() + DEADLINE;
     loop {
         let inbox: serde_json::Value = http
-            .get(format!("{}/admin/phones/15554440001/inbox", fake.admin_url()))
+            .get(format!(
+                "{}/admin/phones/15554440001/inbox",
+                fake.admin_url()
+            ))
             .send()
             .await
             .expect("inbox")
@@ -110,12 +171,16 @@ async fn phone_sends_to_companion_and_reads_the_reply() {
             .await
             .expect("json");
         let found = inbox.as_array().is_some_and(|msgs| {
-            msgs.iter().any(|m| m["text"] == "got it" && m["chat"] == "15554440002@s.whatsapp.net")
+            msgs.iter()
+                .any(|m| m["text"] == "got it" && m["chat"] == "15554440002@s.whatsapp.net")
         });
         if found {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "reply never reached the inbox: {inbox}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "reply never reached the inbox: {inbox}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     fake.shutdown().await;
@@ -124,12 +189,22 @@ async fn phone_sends_to_companion_and_reads_the_reply() {
 #[tokio::test]
 async fn echo_phone_answers() {
     let fake = start_fake().await;
-    fake.create_phone("15555550001", "Ivy").await.expect("phone A");
-    fake.create_phone("15555550002", "Echo").await.expect("phone B");
+    fake.create_phone("15555550001", "Ivy")
+        .await
+        .expect("phone A");
+    fake.create_phone("15555550002", "Echo")
+        .await
+        .expect("phone B");
     fake.set_echo("15555550002", true).await.expect("echo on");
     let mut a = link_by_qr(&fake, "15555550001").await;
-    a.client.send_text(Jid::pn("15555550002"), "ping").await.expect("send");
+    a.client
+        .send_text(Jid::pn("15555550002"), "ping")
+        .await
+        .expect("send");
     let (from, text) = a.text().await;
-    assert_eq!((from.as_str(), text.as_str()), ("15555550002", "echo: ping"));
+    assert_eq!(
+        (from.as_str(), text.as_str()),
+        ("15555550002", "echo: ping")
+    );
     fake.shutdown().await;
 }

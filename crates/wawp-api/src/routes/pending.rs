@@ -41,7 +41,6 @@ const fn p(
 
 #[rustfmt::skip]
 pub const PENDING: &[PendingRoute] = &[
-    p("POST,GET", "/v2/send/text", None, "Send Messages", "Send Text Message"),
     p("POST,GET", "/v2/send/image", None, "Send Messages", "Send Image"),
     p("POST,GET", "/v2/send/pdf", None, "Send Messages", "Send PDF"),
     p("POST,GET", "/v2/send/list", None, "Send Messages", "Send List Message"),
@@ -57,12 +56,9 @@ pub const PENDING: &[PendingRoute] = &[
     p("POST", "/v2/send/start-typing", None, "Send Messages", "Start Typing"),
     p("POST", "/v2/send/stop-typing", None, "Send Messages", "Stop Typing"),
     p("PUT", "/v2/send/reaction", None, "Send Messages", "Reaction"),
-    p("GET,POST", "/v2/chats", None, "Chat Actions", "Chats list & overview"),
     p("GET", "/v2/chats/overview", None, "Chat Actions", "Get Chats Overview"),
     p("GET", "/v2/chats/picture", None, "Chat Actions", "Get chat picture"),
-    p("GET", "/v2/chats/messages", None, "Chat Actions", "Get messages in chat"),
     p("POST", "/v2/chats/read", None, "Chat Actions", "Mark as read"),
-    p("POST", "/v2/messages/get", None, "Chat Actions", "Get message by id"),
     p("DELETE", "/v2/messages/delete", None, "Chat Actions", "Delete a message"),
     p("PUT", "/v2/messages/edit", None, "Chat Actions", "Edit a text message"),
     p("POST", "/v2/chats/unread", None, "Chat Actions", "Mark chat as unread"),

@@ -16,6 +16,21 @@ fn spec() -> Vec<Value> {
 
 type Ops = BTreeSet<(String, String)>;
 
+/// `/v2/labels/{labelId}` → `/v2/labels/{}`: axum needs one parameter name per position
+/// (`/v2/labels/{id}` is also routed), so the route tables may rename path parameters.
+fn shape(path: &str) -> String {
+    path.split('/')
+        .map(|seg| {
+            if seg.starts_with('{') && seg.ends_with('}') {
+                "{}"
+            } else {
+                seg
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 fn spec_ops() -> Ops {
     let mut ops = Ops::new();
     for entry in spec() {
@@ -30,7 +45,7 @@ fn spec_ops() -> Ops {
             .filter_map(Value::as_str)
         {
             for path in paths.into_iter().flatten() {
-                ops.insert((method.to_string(), path.to_string()));
+                ops.insert((method.to_string(), shape(path)));
             }
         }
     }
@@ -40,7 +55,7 @@ fn spec_ops() -> Ops {
 fn routed() -> Ops {
     wawp_api::routed_operations()
         .into_iter()
-        .map(|(m, p)| (m.as_str().to_string(), p.to_string()))
+        .map(|(m, p)| (m.as_str().to_string(), shape(p)))
         .collect()
 }
 
@@ -49,7 +64,7 @@ fn pending() -> Ops {
     for r in wawp_api::pending_operations() {
         for method in r.methods.split(',') {
             for path in std::iter::once(r.path).chain(r.real_path) {
-                ops.insert((method.to_string(), path.to_string()));
+                ops.insert((method.to_string(), shape(path)));
             }
         }
     }
@@ -80,4 +95,48 @@ fn every_spec_route_is_routed_or_pending_and_never_both() {
         unknown_pending.is_empty(),
         "pending but not in the spec: {unknown_pending:?}"
     );
+}
+
+/// `Create Session` → `create_session`; `Request Code (Phone Login)` → `request_code_phone_login`.
+fn snake(title: &str) -> String {
+    let mut out = String::new();
+    for word in title
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        if !out.is_empty() {
+            out.push('_');
+        }
+        out.push_str(&word.to_ascii_lowercase());
+    }
+    out
+}
+
+#[test]
+fn routed_spec_operations_carry_the_spec_title_and_category_in_openapi() {
+    let doc = serde_json::to_value(wawp_api::openapi::document()).expect("serializes");
+    let routed = routed();
+    for entry in spec() {
+        let Some(path) = entry["path"].as_str() else {
+            continue;
+        };
+        for method in entry["methods"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+        {
+            if !routed.contains(&(method.to_string(), shape(path))) {
+                continue;
+            }
+            let doc_path = doc["paths"]
+                .as_object()
+                .and_then(|paths| paths.keys().find(|k| shape(k) == shape(path)).cloned())
+                .unwrap_or_else(|| panic!("{method} {path} missing from the OpenAPI document"));
+            let op = &doc["paths"][doc_path.as_str()][method.to_ascii_lowercase()];
+            let title = entry["title"].as_str().unwrap_or_default();
+            assert_eq!(op["operationId"], snake(title), "{method} {path}");
+            assert_eq!(op["tags"][0], entry["category"], "{method} {path}");
+        }
+    }
 }

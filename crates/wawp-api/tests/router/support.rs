@@ -40,23 +40,63 @@ impl TestApp {
     }
 
     pub async fn with_config(config: ApiConfig) -> TestApp {
+        TestApp::build(config, LimitsConfig::default()).await
+    }
+
+    pub async fn with_limits(limits: LimitsConfig) -> TestApp {
+        TestApp::build(ApiConfig::default(), limits).await
+    }
+
+    pub async fn build(config: ApiConfig, limits: LimitsConfig) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = wawp_store::Store::open_in_dir(dir.path())
             .await
             .expect("store");
-        let core = Core::open(
-            CoreConfig {
-                data_dir: dir.path().to_path_buf(),
-                ..Default::default()
-            },
-            store,
-        )
-        .await
-        .expect("core");
+        let mut core_config = CoreConfig {
+            data_dir: dir.path().to_path_buf(),
+            limits,
+            ..Default::default()
+        };
+        // Nothing listens there: sessions fail to connect at once instead of trying the real network.
+        core_config.whatsapp.url = "ws://127.0.0.1:9/ws/chat".into();
+        let core = Core::open(core_config, store).await.expect("core");
         TestApp {
             state: AppState::new(core, config),
             _dir: dir,
         }
+    }
+
+    /// A fresh access token (the secret).
+    pub async fn token(&self, max_instances: Option<u32>) -> String {
+        self.state
+            .core
+            .tenancy()
+            .create_token("test", max_instances)
+            .await
+            .expect("token")
+            .1
+    }
+
+    /// `method uri` with a Bearer token and a JSON body.
+    pub async fn call(&self, method: &str, uri: &str, token: &str, body: &str) -> Answer {
+        let req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .expect("request");
+        self.send(req).await
+    }
+
+    /// Creates an instance for `token`; its id.
+    pub async fn instance(&self, token: &str) -> String {
+        let res = self.call("POST", "/v2/session/create", token, "{}").await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+        res.json()["instance_id"]
+            .as_str()
+            .expect("instance_id")
+            .to_string()
     }
 
     pub fn router(&self) -> Router {

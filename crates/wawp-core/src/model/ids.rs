@@ -86,7 +86,13 @@ mod tests {
     #[test]
     fn parse_refuses_what_cannot_be_an_instance_id() {
         assert!(InstanceId::parse("3EB0BCB2E3D4").is_some());
-        for bad in ["", "3eb0bcb2e3d4", "3EB0BCB2E3D", "3EB0BCB2E3D45", "3EB0BCB2E3D!"] {
+        for bad in [
+            "",
+            "3eb0bcb2e3d4",
+            "3EB0BCB2E3D",
+            "3EB0BCB2E3D45",
+            "3EB0BCB2E3D!",
+        ] {
             assert!(InstanceId::parse(bad).is_none(), "{bad}");
         }
     }

@@ -1,7 +1,11 @@
 //! Identifiers and views shared by the domain and the HTTP layer.
 
+mod chat;
 mod ids;
+pub mod message;
 mod session;
 
+pub use chat::ChatSummary;
 pub use ids::{InstanceId, SessionName};
+pub use message::Message;
 pub use session::{Me, QrCode, SessionConfig, SessionStatus, SessionView};

@@ -2,7 +2,7 @@
 //! on its state.
 
 use tokio::sync::{mpsc, oneshot, watch};
-use wawp_engine::EngineError;
+use wawp_engine::{EngineError, EngineSender};
 
 use crate::model::{Me, QrCode, SessionStatus};
 
@@ -15,20 +15,41 @@ pub(crate) struct SessionState {
 }
 
 pub(crate) enum Command {
-    PairCode { phone: String, reply: oneshot::Sender<Result<String, EngineError>> },
-    Logout { reply: oneshot::Sender<()> },
-    Stop { reply: oneshot::Sender<()> },
+    PairCode {
+        phone: String,
+        reply: oneshot::Sender<Result<String, EngineError>>,
+    },
+    Logout {
+        reply: oneshot::Sender<()>,
+    },
+    Stop {
+        reply: oneshot::Sender<()>,
+    },
 }
 
 #[derive(Clone)]
 pub(crate) struct SessionHandle {
     commands: mpsc::Sender<Command>,
     state: watch::Receiver<SessionState>,
+    sender: watch::Receiver<Option<EngineSender>>,
 }
 
 impl SessionHandle {
-    pub fn new(commands: mpsc::Sender<Command>, state: watch::Receiver<SessionState>) -> Self {
-        SessionHandle { commands, state }
+    pub fn new(
+        commands: mpsc::Sender<Command>,
+        state: watch::Receiver<SessionState>,
+        sender: watch::Receiver<Option<EngineSender>>,
+    ) -> Self {
+        SessionHandle {
+            commands,
+            state,
+            sender,
+        }
+    }
+
+    /// Sends through the running client without going through the task (sends run concurrently).
+    pub fn sender(&self) -> Option<EngineSender> {
+        self.sender.borrow().clone()
     }
 
     pub fn state(&self) -> SessionState {

@@ -6,7 +6,11 @@
 //! running is `STOPPED`.
 
 mod handle;
+mod inbound;
+mod messaging;
 mod task;
+
+pub use messaging::ChatSort;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -20,7 +24,9 @@ use wawp_store::{InstanceRow, Store, StoreError};
 
 use crate::config::CoreConfig;
 use crate::error::CoreError;
-use crate::model::{InstanceId, Me, QrCode, SessionConfig, SessionName, SessionStatus, SessionView};
+use crate::model::{
+    InstanceId, Me, QrCode, SessionConfig, SessionName, SessionStatus, SessionView,
+};
 use crate::tenancy::Tenant;
 use handle::{Command, SessionHandle, SessionState};
 use task::SessionTask;
@@ -57,26 +63,38 @@ impl SessionManager {
     }
 
     /// Creates an instance for `tenant` (checking its quota) and starts it: answers `STARTING`.
-    pub async fn create(&self, tenant: &Tenant, config: SessionConfig) -> Result<SessionView, CoreError> {
-        let now = now_ms();
-        let config_json = serde_json::to_string(&config).map_err(|e| CoreError::Internal(e.to_string()))?;
-        let row = InstanceRow {
-            id: InstanceId::generate().to_string(),
-            name: SessionName::generate().to_string(),
-            token_id: tenant.token_id.clone(),
-            config: config_json,
-            desired_state: RUNNING.to_string(),
-            me: None,
-            created_at: now,
-            updated_at: now,
-        };
-        match self.store.insert_instance(&row, tenant.max_instances).await {
-            Ok(()) => {}
-            Err(StoreError::LimitReached) => {
-                return Err(CoreError::Quota { limit: tenant.max_instances.unwrap_or(0) });
+    pub async fn create(
+        &self,
+        tenant: &Tenant,
+        config: SessionConfig,
+    ) -> Result<SessionView, CoreError> {
+        let config_json =
+            serde_json::to_string(&config).map_err(|e| CoreError::Internal(e.to_string()))?;
+        let mut attempts = 0;
+        let row = loop {
+            let now = now_ms();
+            let row = InstanceRow {
+                id: InstanceId::generate().to_string(),
+                name: SessionName::generate().to_string(),
+                token_id: tenant.token_id.clone(),
+                config: config_json.clone(),
+                desired_state: RUNNING.to_string(),
+                me: None,
+                created_at: now,
+                updated_at: now,
+            };
+            match self.store.insert_instance(&row, tenant.max_instances).await {
+                Ok(()) => break row,
+                Err(StoreError::LimitReached) => {
+                    return Err(CoreError::Quota {
+                        limit: tenant.max_instances.unwrap_or(0),
+                    });
+                }
+                // A random id or name clashed with an existing one: draw again.
+                Err(StoreError::Conflict(_)) if attempts < 5 => attempts += 1,
+                Err(e) => return Err(e.into()),
             }
-            Err(e) => return Err(e.into()),
-        }
+        };
         let id = InstanceId::from_stored(row.id.clone());
         self.spawn(&id);
         Ok(view(&row, &self.state_of(&id, &row)))
@@ -96,7 +114,12 @@ impl SessionManager {
         let rows = self.store.list_instances(&tenant.token_id).await?;
         Ok(rows
             .iter()
-            .map(|row| view(row, &self.state_of(&InstanceId::from_stored(row.id.clone()), row)))
+            .map(|row| {
+                view(
+                    row,
+                    &self.state_of(&InstanceId::from_stored(row.id.clone()), row),
+                )
+            })
             .collect())
     }
 
@@ -108,14 +131,22 @@ impl SessionManager {
     /// Starts the session (a no-op when it runs) and waits briefly for it to settle, so that a
     /// linked session usually answers `WORKING` and a new one `SCAN_QR_CODE`.
     pub async fn start(&self, id: &InstanceId) -> Result<SessionView, CoreError> {
-        self.store.set_instance_desired_state(id.as_str(), RUNNING).await?;
+        self.store
+            .set_instance_desired_state(id.as_str(), RUNNING)
+            .await?;
         let handle = self.spawn(id);
-        let _ = tokio::time::timeout(START_SETTLE, handle.wait_for(|s| s.status != SessionStatus::Starting)).await;
+        let _ = tokio::time::timeout(
+            START_SETTLE,
+            handle.wait_for(|s| s.status != SessionStatus::Starting),
+        )
+        .await;
         self.info(id).await
     }
 
     pub async fn stop(&self, id: &InstanceId) -> Result<SessionView, CoreError> {
-        self.store.set_instance_desired_state(id.as_str(), STOPPED).await?;
+        self.store
+            .set_instance_desired_state(id.as_str(), STOPPED)
+            .await?;
         self.halt(id).await;
         self.info(id).await
     }
@@ -156,7 +187,10 @@ impl SessionManager {
     pub async fn me(&self, id: &InstanceId) -> Result<Me, CoreError> {
         let row = self.row(id).await?;
         let state = self.state_of(id, &row);
-        state.me.ok_or(CoreError::WrongState { status: state.status, expected: vec![SessionStatus::Working] })
+        state.me.ok_or(CoreError::WrongState {
+            status: state.status,
+            expected: vec![SessionStatus::Working],
+        })
     }
 
     /// The current QR code; `WrongState` unless the session is `SCAN_QR_CODE`.
@@ -165,29 +199,50 @@ impl SessionManager {
         let state = self.state_of(id, &row);
         match (state.status, state.qr) {
             (SessionStatus::ScanQrCode, Some(qr)) => Ok(qr),
-            (status, _) => Err(CoreError::WrongState { status, expected: vec![SessionStatus::ScanQrCode] }),
+            (status, _) => Err(CoreError::WrongState {
+                status,
+                expected: vec![SessionStatus::ScanQrCode],
+            }),
         }
     }
 
     /// Asks WhatsApp for a pairing code for `phone_number` (digits; `+`, spaces and dashes are
     /// dropped); returns it formatted `ABCD-1234`. `WrongState` unless `SCAN_QR_CODE`.
-    pub async fn request_code(&self, id: &InstanceId, phone_number: &str) -> Result<String, CoreError> {
+    pub async fn request_code(
+        &self,
+        id: &InstanceId,
+        phone_number: &str,
+    ) -> Result<String, CoreError> {
         let row = self.row(id).await?;
         let state = self.state_of(id, &row);
         let expected = || vec![SessionStatus::ScanQrCode];
         let handle = match self.handle(id) {
             Some(h) if state.status == SessionStatus::ScanQrCode => h,
-            _ => return Err(CoreError::WrongState { status: state.status, expected: expected() }),
+            _ => {
+                return Err(CoreError::WrongState {
+                    status: state.status,
+                    expected: expected(),
+                });
+            }
         };
-        let phone: String = phone_number.chars().filter(|c| c.is_ascii_digit()).collect();
+        let phone: String = phone_number
+            .chars()
+            .filter(|c| c.is_ascii_digit())
+            .collect();
         let code = handle
             .ask(|reply| Command::PairCode { phone, reply })
             .await
-            .ok_or(CoreError::WrongState { status: SessionStatus::Stopped, expected: expected() })?;
+            .ok_or(CoreError::WrongState {
+                status: SessionStatus::Stopped,
+                expected: expected(),
+            })?;
         match code {
             Ok(code) => Ok(format_pair_code(&code)),
             Err(EngineError::InvalidPhone(m)) => Err(CoreError::Invalid(m)),
-            Err(EngineError::NotRunning) => Err(CoreError::WrongState { status: state.status, expected: expected() }),
+            Err(EngineError::NotRunning) => Err(CoreError::WrongState {
+                status: state.status,
+                expected: expected(),
+            }),
             Err(e) => Err(CoreError::Upstream(e.to_string())),
         }
     }
@@ -207,7 +262,10 @@ impl SessionManager {
     }
 
     async fn row(&self, id: &InstanceId) -> Result<InstanceRow, CoreError> {
-        self.store.get_instance(id.as_str()).await?.ok_or(CoreError::NoSuchSession)
+        self.store
+            .get_instance(id.as_str())
+            .await?
+            .ok_or(CoreError::NoSuchSession)
     }
 
     fn handle(&self, id: &InstanceId) -> Option<SessionHandle> {
@@ -234,14 +292,25 @@ impl SessionManager {
             return h.clone();
         }
         let (cmd_tx, cmd_rx) = mpsc::channel(16);
-        let (state_tx, state_rx) =
-            watch::channel(SessionState { status: SessionStatus::Starting, qr: None, me: None });
+        let (state_tx, state_rx) = watch::channel(SessionState {
+            status: SessionStatus::Starting,
+            qr: None,
+            me: None,
+        });
+        let (sender_tx, sender_rx) = watch::channel(None);
+        let inbound = inbound::StoreSink {
+            store: self.store.clone(),
+            instance: id.clone(),
+            state: state_rx.clone(),
+        };
         let task = SessionTask {
             id: id.clone(),
             engine: self.engine.clone(),
             store: self.store.clone(),
             commands: cmd_rx,
             state: state_tx,
+            sender: sender_tx,
+            inbound: std::sync::Arc::new(inbound),
             cancel: self.cancel.child_token(),
         };
         let store = self.store.clone();
@@ -254,7 +323,7 @@ impl SessionManager {
             }
             task.run().await
         });
-        let handle = SessionHandle::new(cmd_tx, state_rx);
+        let handle = SessionHandle::new(cmd_tx, state_rx, sender_rx);
         running.insert(id.clone(), handle.clone());
         handle
     }
@@ -283,7 +352,11 @@ fn view(row: &InstanceRow, state: &SessionState) -> SessionView {
 
 /// `ABCD1234` → `ABCD-1234` (the documented shape).
 fn format_pair_code(code: &str) -> String {
-    if code.len() == 8 && code.is_ascii() { format!("{}-{}", &code[..4], &code[4..]) } else { code.to_string() }
+    if code.len() == 8 && code.is_ascii() {
+        format!("{}-{}", &code[..4], &code[4..])
+    } else {
+        code.to_string()
+    }
 }
 
 fn now_ms() -> i64 {

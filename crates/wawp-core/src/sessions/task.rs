@@ -8,9 +8,11 @@
 use std::time::Duration;
 
 use rand::RngExt;
+use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
-use wawp_engine::{Account, Engine, EngineEvent, EngineSession};
+
+use wawp_engine::{Account, Engine, EngineEvent, EngineSender, EngineSession, InboundSink};
 use wawp_store::Store;
 
 use super::handle::{Command, SessionState};
@@ -22,6 +24,8 @@ pub(crate) struct SessionTask {
     pub store: Store,
     pub commands: mpsc::Receiver<Command>,
     pub state: watch::Sender<SessionState>,
+    pub sender: watch::Sender<Option<EngineSender>>,
+    pub inbound: Arc<dyn InboundSink>,
     pub cancel: CancellationToken,
 }
 
@@ -45,7 +49,11 @@ impl SessionTask {
                 s.status = SessionStatus::Starting;
                 s.qr = None;
             });
-            let session = match self.engine.start_session(self.id.as_str()).await {
+            let session = match self
+                .engine
+                .start_session(self.id.as_str(), self.inbound.clone())
+                .await
+            {
                 Ok(session) => session,
                 Err(e) => {
                     tracing::error!(instance = %self.id, error = %e, "cannot start WhatsApp client");
@@ -54,7 +62,10 @@ impl SessionTask {
                     return;
                 }
             };
-            match self.drive(session).await {
+            self.sender.send_replace(Some(session.sender()));
+            let end = self.drive(session).await;
+            self.sender.send_replace(None);
+            match end {
                 ClientEnd::Finish => return,
                 ClientEnd::Failed => {
                     self.publish(|s| s.status = SessionStatus::Failed);
@@ -131,7 +142,10 @@ impl SessionTask {
                 let expiry = unix_now() + timeout.as_secs();
                 self.publish(|s| {
                     s.status = SessionStatus::ScanQrCode;
-                    s.qr = Some(QrCode { value: code, expiry });
+                    s.qr = Some(QrCode {
+                        value: code,
+                        expiry,
+                    });
                 });
             }
             EngineEvent::Paired { account } => {
@@ -170,16 +184,42 @@ impl SessionTask {
                 tracing::info!(instance = %self.id, %reason, "device unlinked");
                 return Some(ClientEnd::Unlinked);
             }
-            EngineEvent::PairFailed { error } => tracing::warn!(instance = %self.id, %error, "pairing failed"),
+            EngineEvent::PairFailed { error } => {
+                tracing::warn!(instance = %self.id, %error, "pairing failed")
+            }
             EngineEvent::PairCodeFailed { error } => {
                 tracing::warn!(instance = %self.id, %error, "pairing code failed")
             }
-            EngineEvent::QrExhausted => tracing::info!(instance = %self.id, "QR codes expired, waiting for new ones"),
+            EngineEvent::QrExhausted => {
+                tracing::info!(instance = %self.id, "QR codes expired, waiting for new ones")
+            }
             EngineEvent::ClientOutdated => {
                 tracing::error!(instance = %self.id, "WhatsApp refuses this client version; set a newer one");
                 return Some(ClientEnd::Failed);
             }
             EngineEvent::Exited => return Some(ClientEnd::Crashed),
+            EngineEvent::Receipt { chat, ids, ack } => {
+                let changed = self
+                    .store
+                    .raise_message_ack(self.id.as_str(), &ids, ack as i64, |row| {
+                        let mut m: crate::model::Message = match serde_json::from_str(&row.payload)
+                        {
+                            Ok(m) => m,
+                            Err(_) => return row.payload.clone(),
+                        };
+                        m.set_ack(ack);
+                        serde_json::to_string(&m).unwrap_or_else(|_| row.payload.clone())
+                    })
+                    .await;
+                match changed {
+                    Ok(rows) => {
+                        tracing::debug!(instance = %self.id, %chat, n = rows.len(), ack = ack.name(), "ack")
+                    }
+                    Err(e) => {
+                        tracing::error!(instance = %self.id, error = %e, "cannot store a receipt")
+                    }
+                }
+            }
         }
         None
     }
@@ -198,7 +238,11 @@ impl SessionTask {
 
     async fn save_me(&self, me: Option<&Me>) {
         let json = me.and_then(|m| serde_json::to_string(m).ok());
-        if let Err(e) = self.store.set_instance_me(self.id.as_str(), json.as_deref()).await {
+        if let Err(e) = self
+            .store
+            .set_instance_me(self.id.as_str(), json.as_deref())
+            .await
+        {
             tracing::error!(instance = %self.id, error = %e, "cannot store the linked account");
         }
     }
@@ -254,7 +298,10 @@ fn me_of(account: &Account, previous: Option<&Me>) -> Me {
         push_name: Some(account.push_name.clone())
             .filter(|n| !n.is_empty())
             .or_else(|| previous.and_then(|p| p.push_name.clone())),
-        platform: account.platform.clone().or_else(|| previous.and_then(|p| p.platform.clone())),
+        platform: account
+            .platform
+            .clone()
+            .or_else(|| previous.and_then(|p| p.platform.clone())),
     }
 }
 
@@ -266,7 +313,10 @@ fn backoff(failures: u32) -> Duration {
 }
 
 fn unix_now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 #[cfg(test)]

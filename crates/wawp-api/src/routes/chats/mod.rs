@@ -1,0 +1,18 @@
+//! Chat Actions (`/v2/chats*`): the chat list and each chat's messages, answered from the store.
+
+mod index;
+mod messages;
+
+pub use index::*;
+pub use messages::*;
+
+use axum::http::Method;
+
+use crate::routes::Table;
+
+pub(crate) fn table() -> Table {
+    use Method as M;
+    Table::new()
+        .route(&[M::GET, M::POST], "/v2/chats", None, chats_list_overview)
+        .route(&[M::GET], "/v2/chats/messages", None, get_messages_in_chat)
+}

@@ -1,0 +1,244 @@
+//! The delivery loop: claim due deliveries (the store keeps them in order per webhook and chat),
+//! POST each on its own task (bounded by `concurrency`), settle it as delivered, retried later or
+//! dead. A claim is a lease: if wawp dies mid-request, the delivery becomes due again when the
+//! lease runs out (at least once; the receiver deduplicates by event id).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::header::CONTENT_TYPE;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use wawp_store::{ClaimedDelivery, FailedAttempt};
+
+use super::webhook::jittered;
+use super::{Events, now_ms, signing, ssrf};
+
+/// How often old events are purged.
+const PURGE_EVERY: Duration = Duration::from_secs(600);
+/// Longest error text kept on a delivery.
+const MAX_ERROR_LEN: usize = 300;
+
+pub(super) async fn run(events: Events, cancel: CancellationToken) {
+    let config = events.inner.config.clone();
+    let concurrency = config.concurrency.max(1);
+    let permits = Arc::new(Semaphore::new(concurrency));
+    // A claim outlives the request (timeout, redirects) with room to settle it.
+    let lease_ms =
+        i64::try_from((config.request_timeout * 2 + Duration::from_secs(30)).as_millis())
+            .unwrap_or(i64::MAX);
+    let mut tasks = JoinSet::new();
+    let mut last_purge: Option<Instant> = None;
+    loop {
+        while tasks.try_join_next().is_some() {}
+        if last_purge.is_none_or(|at| at.elapsed() >= PURGE_EVERY) {
+            purge(&events).await;
+            last_purge = Some(Instant::now());
+        }
+        let free = permits.available_permits();
+        if free > 0 {
+            match events
+                .inner
+                .store
+                .claim_due_deliveries(now_ms(), lease_ms, i64::try_from(free).unwrap_or(1))
+                .await
+            {
+                Ok(batch) => {
+                    for delivery in batch {
+                        let Ok(permit) = permits.clone().acquire_owned().await else {
+                            break;
+                        };
+                        tasks.spawn(deliver(events.clone(), delivery, permit));
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "claiming webhook deliveries failed"),
+            }
+        }
+        tokio::select! {
+            () = cancel.cancelled() => break,
+            () = events.inner.wake.notified() => {}
+            () = tokio::time::sleep(config.poll_interval) => {}
+        }
+    }
+    // In-flight requests are dropped; their leases expire and they are sent again.
+    tasks.shutdown().await;
+}
+
+async fn purge(events: &Events) {
+    let retention = i64::try_from(events.inner.config.retention.as_millis()).unwrap_or(i64::MAX);
+    match events
+        .inner
+        .store
+        .purge_events(now_ms().saturating_sub(retention))
+        .await
+    {
+        Ok(0) => {}
+        Ok(n) => tracing::debug!(events = n, "purged old events"),
+        Err(e) => tracing::warn!(error = %e, "purging old events failed"),
+    }
+}
+
+/// One attempt at one delivery, then its settlement.
+async fn deliver(events: Events, d: ClaimedDelivery, _permit: OwnedSemaphorePermit) {
+    let outcome = attempt(&events, &d).await;
+    let store = &events.inner.store;
+    let settled = match outcome {
+        Attempt::Delivered { status, latency_ms } => {
+            store.mark_delivered(d.id, status, latency_ms).await
+        }
+        Attempt::Failed {
+            status,
+            error,
+            latency_ms,
+            retry,
+        } => {
+            let retry_at = if retry {
+                next_attempt_at(&events, &d).await
+            } else {
+                None
+            };
+            let error = truncate(&error);
+            tracing::debug!(delivery = d.id, instance = %d.instance_id, status, error = %error,
+                retry = retry_at.is_some(), "webhook delivery failed");
+            store
+                .mark_failed(
+                    d.id,
+                    &FailedAttempt {
+                        status_code: status,
+                        error: &error,
+                        latency_ms,
+                        retry_at,
+                    },
+                )
+                .await
+        }
+    };
+    if let Err(e) = settled {
+        // The lease expires and the delivery is tried again.
+        tracing::warn!(delivery = d.id, error = %e, "settling a webhook delivery failed");
+    }
+    // The next event of this chain may be due now.
+    events.inner.wake.notify_one();
+}
+
+enum Attempt {
+    Delivered {
+        status: i64,
+        latency_ms: i64,
+    },
+    Failed {
+        status: Option<i64>,
+        error: String,
+        latency_ms: i64,
+        retry: bool,
+    },
+}
+
+fn failed(error: impl Into<String>, retry: bool) -> Attempt {
+    Attempt::Failed {
+        status: None,
+        error: error.into(),
+        latency_ms: 0,
+        retry,
+    }
+}
+
+async fn attempt(events: &Events, d: &ClaimedDelivery) -> Attempt {
+    let info = match events.instance_info(&d.instance_id).await {
+        Ok(info) => info,
+        Err(e) => return failed(format!("instance config unavailable: {e}"), true),
+    };
+    let Some(hook) = info.webhooks.iter().find(|w| w.id() == d.webhook_id) else {
+        return failed("the webhook was removed from the instance", false);
+    };
+    let Some(client) = &events.inner.client else {
+        return failed("HTTP client unavailable", true);
+    };
+    let url = match reqwest::Url::parse(&d.url) {
+        Ok(url) => url,
+        Err(e) => return failed(format!("bad URL: {e}"), false),
+    };
+    if let Err(e) = ssrf::check_url_static(&url, &events.inner.config.allow) {
+        return failed(e.to_string(), false);
+    }
+    let body = d.envelope.clone().into_bytes();
+    let mut req = client.post(url).header(CONTENT_TYPE, "application/json");
+    for h in &hook.custom_headers {
+        req = req.header(h.name.as_str(), h.value.as_str());
+    }
+    if let Some(secret) = hook.signing_secret() {
+        let ts = now_ms() / 1000;
+        for (name, value) in signing::headers(secret, &d.event_id, ts, &body) {
+            req = req.header(name, value);
+        }
+    }
+    let started = Instant::now();
+    let result = req.body(body).send().await;
+    let latency_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+    match result {
+        Ok(res) if res.status().is_success() => Attempt::Delivered {
+            status: i64::from(res.status().as_u16()),
+            latency_ms,
+        },
+        Ok(res) => {
+            let status = res.status();
+            Attempt::Failed {
+                status: Some(i64::from(status.as_u16())),
+                error: format!("HTTP {status}"),
+                latency_ms,
+                retry: true,
+            }
+        }
+        Err(e) => Attempt::Failed {
+            status: None,
+            error: describe(e),
+            latency_ms,
+            retry: true,
+        },
+    }
+}
+
+/// When to try again (with jitter), or `None` when the webhook's retries are used up.
+async fn next_attempt_at(events: &Events, d: &ClaimedDelivery) -> Option<i64> {
+    let info = events.instance_info(&d.instance_id).await.ok()?;
+    let hook = info.webhooks.iter().find(|w| w.id() == d.webhook_id)?;
+    // This attempt was number `attempts + 1`; the next one is retry number `attempts + 1`.
+    let n = u32::try_from(d.attempts + 1).ok()?;
+    let delay = hook.retries.delay_before_retry(n)?;
+    let delay = jittered(delay, events.inner.config.jitter);
+    Some(now_ms().saturating_add(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX)))
+}
+
+/// A request error without its URL (a webhook URL may carry a token), with its causes.
+fn describe(e: reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timeout"
+    } else if e.is_connect() {
+        "connect"
+    } else if e.is_redirect() {
+        "redirect"
+    } else {
+        "request"
+    };
+    let e = e.without_url();
+    let mut text = kind.to_string();
+    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(&e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+fn truncate(s: &str) -> String {
+    if s.len() <= MAX_ERROR_LEN {
+        return s.to_string();
+    }
+    let mut end = MAX_ERROR_LEN;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}

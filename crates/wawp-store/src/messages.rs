@@ -1,0 +1,272 @@
+//! Messages and chats: every message in and out is kept with its chat, so the API answers from
+//! here and survives restarts.
+
+use crate::outbox::{NewEvent, insert_events_in_tx};
+use crate::{Pool, Store, StoreError, with_pool};
+
+/// One stored message. `payload` is a JSON document owned by wawp-core.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct MessageRow {
+    pub instance_id: String,
+    /// Serialized id (`true_123@c.us_3EB0…`).
+    pub id: String,
+    /// The bare WhatsApp id (`3EB0…`).
+    pub wa_id: String,
+    pub chat_id: String,
+    pub from_me: i64,
+    /// Epoch milliseconds.
+    pub timestamp: i64,
+    pub ack: i64,
+    pub payload: String,
+}
+
+/// A message to save, with what it does to its chat.
+#[derive(Clone, Debug)]
+pub struct NewMessage {
+    pub row: MessageRow,
+    /// The chat's display name, when the message tells it (a contact's push name).
+    pub chat_name: Option<String>,
+    /// Incoming and not yet read: counts as unread in its chat.
+    pub unread: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct ChatRow {
+    pub instance_id: String,
+    pub id: String,
+    pub name: Option<String>,
+    pub last_message_id: Option<String>,
+    pub last_timestamp: i64,
+    pub unread_count: i64,
+}
+
+/// How `list_chats` orders.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChatOrder {
+    /// By chat id.
+    Id,
+    /// By the time of the latest message.
+    LastMessage,
+    /// By name.
+    Name,
+}
+
+/// `SELECT <every column> FROM messages <rest>` as one string literal.
+macro_rules! select_messages {
+    ($rest:literal) => {
+        concat!("SELECT instance_id, id, wa_id, chat_id, from_me, timestamp, ack, payload FROM messages ", $rest)
+    };
+}
+
+/// Inside an open transaction `$tx`: inserts each new message (a known id is left as it is) and
+/// updates its chat; evaluates to how many were new and the ids of those already stored.
+/// Expanded once per backend.
+macro_rules! save_in_tx {
+    ($tx:ident, $messages:expr) => {{
+        let mut inserted = 0usize;
+        let mut known = std::collections::HashSet::<String>::new();
+        for m in $messages {
+            let r = &m.row;
+            let done = sqlx::query(
+                "INSERT INTO messages (instance_id, id, wa_id, chat_id, from_me, timestamp, ack, payload) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (instance_id, id) DO NOTHING",
+            )
+            .bind(&r.instance_id)
+            .bind(&r.id)
+            .bind(&r.wa_id)
+            .bind(&r.chat_id)
+            .bind(r.from_me)
+            .bind(r.timestamp)
+            .bind(r.ack)
+            .bind(&r.payload)
+            .execute(&mut *$tx)
+            .await
+            .map_err(StoreError::from_write)?;
+            if done.rows_affected() == 0 {
+                known.insert(r.id.clone());
+                continue;
+            }
+            inserted += 1;
+            let unread: i64 = if m.unread { 1 } else { 0 };
+            sqlx::query(
+                "INSERT INTO chats (instance_id, id, name, last_message_id, last_timestamp, unread_count) \
+                 VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (instance_id, id) DO UPDATE SET \
+                   name = COALESCE(excluded.name, chats.name), \
+                   last_message_id = CASE WHEN excluded.last_timestamp >= chats.last_timestamp \
+                       THEN excluded.last_message_id ELSE chats.last_message_id END, \
+                   last_timestamp = CASE WHEN excluded.last_timestamp >= chats.last_timestamp \
+                       THEN excluded.last_timestamp ELSE chats.last_timestamp END, \
+                   unread_count = CASE WHEN $7 = 0 THEN 0 ELSE chats.unread_count + excluded.unread_count END",
+            )
+            .bind(&r.instance_id)
+            .bind(&r.chat_id)
+            .bind(&m.chat_name)
+            .bind(&r.id)
+            .bind(r.timestamp)
+            .bind(unread)
+            // Our own message in a chat means we have read it.
+            .bind(if r.from_me != 0 { 0i64 } else { 1i64 })
+            .execute(&mut *$tx)
+            .await
+            .map_err(StoreError::from_write)?;
+        }
+        (inserted, known)
+    }};
+}
+
+impl Store {
+    /// Saves `messages`, updates their chats and records `events` (with their deliveries) in one
+    /// transaction (all or nothing), so an inbound message and its outbox rows commit together
+    /// before WhatsApp is acknowledged. Idempotent: a message already stored (same instance and
+    /// id) is left as it is and changes nothing, and an event whose `message_id` is such a
+    /// message is skipped (the first commit already recorded its event). Returns how many
+    /// messages were new.
+    pub async fn save_messages(
+        &self,
+        messages: &[NewMessage],
+        events: &[NewEvent],
+    ) -> Result<usize, StoreError> {
+        if messages.is_empty() && events.is_empty() {
+            return Ok(0);
+        }
+        let inserted = match &self.pool {
+            Pool::Sqlite(pool) => {
+                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                let (n, known) = save_in_tx!(tx, messages);
+                insert_events_in_tx!(tx, events, known);
+                tx.commit().await?;
+                n
+            }
+            Pool::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                let (n, known) = save_in_tx!(tx, messages);
+                insert_events_in_tx!(tx, events, known);
+                tx.commit().await?;
+                n
+            }
+        };
+        Ok(inserted)
+    }
+
+    /// A message by its serialized id or its bare WhatsApp id.
+    pub async fn get_message(
+        &self,
+        instance_id: &str,
+        id: &str,
+    ) -> Result<Option<MessageRow>, StoreError> {
+        let sql = select_messages!(
+            "WHERE instance_id = $1 AND (id = $2 OR wa_id = $2) ORDER BY timestamp DESC LIMIT 1"
+        );
+        Ok(
+            with_pool!(self, pool => sqlx::query_as::<_, MessageRow>(sql)
+            .bind(instance_id)
+            .bind(id)
+            .fetch_optional(pool)
+            .await?),
+        )
+    }
+
+    /// A chat's messages, newest first.
+    pub async fn list_messages(
+        &self,
+        instance_id: &str,
+        chat_id: &str,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<MessageRow>, StoreError> {
+        let sql = select_messages!(
+            "WHERE instance_id = $1 AND chat_id = $2 ORDER BY timestamp DESC, id DESC LIMIT $3 OFFSET $4"
+        );
+        Ok(
+            with_pool!(self, pool => sqlx::query_as::<_, MessageRow>(sql)
+            .bind(instance_id)
+            .bind(chat_id)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(pool)
+            .await?),
+        )
+    }
+
+    /// Raises the ack of the instance's messages with these bare ids to `ack` (never lowers it) and
+    /// rewrites their payload with `payload_of`. Returns the rows that changed.
+    pub async fn raise_message_ack(
+        &self,
+        instance_id: &str,
+        wa_ids: &[String],
+        ack: i64,
+        payload_of: impl Fn(&MessageRow) -> String,
+    ) -> Result<Vec<MessageRow>, StoreError> {
+        let mut changed = Vec::new();
+        for wa_id in wa_ids {
+            let sql = select_messages!("WHERE instance_id = $1 AND wa_id = $2 AND ack < $3");
+            let rows = with_pool!(self, pool => sqlx::query_as::<_, MessageRow>(sql)
+                .bind(instance_id)
+                .bind(wa_id)
+                .bind(ack)
+                .fetch_all(pool)
+                .await?);
+            for mut row in rows {
+                row.ack = ack;
+                row.payload = payload_of(&row);
+                with_pool!(self, pool => sqlx::query(
+                    "UPDATE messages SET ack = $1, payload = $2 WHERE instance_id = $3 AND id = $4 AND ack < $1",
+                )
+                .bind(ack)
+                .bind(&row.payload)
+                .bind(instance_id)
+                .bind(&row.id)
+                .execute(pool)
+                .await
+                .map(|_| ())?);
+                changed.push(row);
+            }
+        }
+        Ok(changed)
+    }
+
+    /// The instance's chats.
+    pub async fn list_chats(
+        &self,
+        instance_id: &str,
+        order: ChatOrder,
+        descending: bool,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<ChatRow>, StoreError> {
+        let column = match order {
+            ChatOrder::Id => "id",
+            ChatOrder::LastMessage => "last_timestamp",
+            ChatOrder::Name => "COALESCE(name, id)",
+        };
+        let direction = if descending { "DESC" } else { "ASC" };
+        let sql = format!(
+            "SELECT instance_id, id, name, last_message_id, last_timestamp, unread_count FROM chats \
+             WHERE instance_id = $1 ORDER BY {column} {direction}, id {direction} LIMIT $2 OFFSET $3"
+        );
+        // Safe: `column` and `direction` come from the fixed strings above, never from input.
+        Ok(
+            with_pool!(self, pool => sqlx::query_as::<_, ChatRow>(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(instance_id)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(pool)
+            .await?),
+        )
+    }
+
+    pub async fn get_chat(
+        &self,
+        instance_id: &str,
+        chat_id: &str,
+    ) -> Result<Option<ChatRow>, StoreError> {
+        let sql = "SELECT instance_id, id, name, last_message_id, last_timestamp, unread_count FROM chats \
+                   WHERE instance_id = $1 AND id = $2";
+        Ok(with_pool!(self, pool => sqlx::query_as::<_, ChatRow>(sql)
+            .bind(instance_id)
+            .bind(chat_id)
+            .fetch_optional(pool)
+            .await?))
+    }
+}

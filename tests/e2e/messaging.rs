@@ -1,0 +1,296 @@
+//! Messaging stories (issue 4, first slice): text both ways through fakewa, replies, acks, the chat
+//! list and message reads from the store, and bad inputs.
+
+use serde_json::Value;
+
+use crate::support::{TestEnv, eventually};
+
+/// The `/v2/chats/messages` answer for `chat` once it holds a message with `body`.
+async fn wait_for_message(env: &TestEnv, id: &str, chat: &str, body: &str) -> Value {
+    eventually(&format!("{body:?} in {chat}"), || async {
+        let res = env
+            .call(
+                "GET",
+                "/v2/chats/messages",
+                &[("instance_id", id), ("chatId", chat)],
+            )
+            .await;
+        res.json
+            .as_array()?
+            .iter()
+            .find(|m| m["body"] == body)
+            .cloned()
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_text_reaches_the_contact_and_is_stored_as_sent() {
+    let env = TestEnv::start().await;
+    let me = env.phone("12015550211", "Anna").await;
+    let bob = env.phone("12015550222", "Bob").await;
+    let id = env.linked_instance(&me).await;
+
+    let res = env
+        .call(
+            "POST",
+            "/v2/send/text",
+            &[
+                ("instance_id", &id),
+                ("chatId", "12015550222@c.us"),
+                ("message", "hi Bob"),
+            ],
+        )
+        .await;
+    res.assert_status(200);
+    let sent = &res.json;
+    let sent_id = sent["id"].as_str().expect("id");
+    assert!(sent_id.starts_with("true_12015550222@c.us_"), "{sent}");
+    assert_eq!(sent["fromMe"], true);
+    assert_eq!(sent["body"], "hi Bob");
+    assert_eq!(sent["from"], "12015550211@c.us");
+    assert_eq!(sent["to"], "12015550222@c.us");
+
+    let got = env.phone_receives(&bob, "hi Bob").await;
+    assert!(
+        sent_id.ends_with(&got.id),
+        "the contact got the message with the id we returned: {} vs {sent_id}",
+        got.id
+    );
+
+    // Stored: readable by id, listed in its chat, and the chat is listed.
+    let read = env
+        .call(
+            "POST",
+            "/v2/messages/get",
+            &[
+                ("instance_id", &id),
+                ("chatId", "12015550222@c.us"),
+                ("messageId", sent_id),
+            ],
+        )
+        .await;
+    read.assert_status(200);
+    assert_eq!(read.json["body"], "hi Bob");
+    let chats = env.call("GET", "/v2/chats", &[("instance_id", &id)]).await;
+    chats.assert_status(200);
+    let chat = chats
+        .json
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["id"] == "12015550222@c.us").cloned());
+    let chat = chat.unwrap_or_else(|| panic!("chat listed: {}", chats.text));
+    assert_eq!(
+        chat["unreadCount"], 0,
+        "our own message leaves nothing unread"
+    );
+    assert_eq!(chat["lastMessage"]["id"], sent_id);
+}
+
+#[tokio::test]
+async fn a_text_from_a_contact_is_stored_and_can_be_answered_with_a_reply() {
+    let env = TestEnv::start().await;
+    let me = env.phone("12015550233", "Carla").await;
+    let dave = env.phone("12015550244", "Dave").await;
+    let id = env.linked_instance(&me).await;
+
+    env.fakewa
+        .send_text(&dave, "12015550233", "hello Carla")
+        .await
+        .expect("dave sends");
+    let got = wait_for_message(&env, &id, "12015550244@c.us", "hello Carla").await;
+    assert_eq!(got["fromMe"], false);
+    assert_eq!(got["from"], "12015550244@c.us");
+    let got_id = got["id"].as_str().expect("id").to_string();
+    assert!(got_id.starts_with("false_12015550244@c.us_"), "{got}");
+
+    let chats = env
+        .call(
+            "GET",
+            "/v2/chats",
+            &[("instance_id", &id), ("sortBy", "id"), ("sortOrder", "ASC")],
+        )
+        .await;
+    let chat = chats
+        .json
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["id"] == "12015550244@c.us").cloned());
+    assert_eq!(
+        chat.expect("chat listed")["unreadCount"],
+        1,
+        "{}",
+        chats.text
+    );
+
+    let res = env
+        .call(
+            "POST",
+            "/v2/send/text",
+            &[
+                ("instance_id", &id),
+                ("chatId", "12015550244@c.us"),
+                ("message", "hi Dave"),
+                ("reply_to", &got_id),
+            ],
+        )
+        .await;
+    res.assert_status(200);
+    assert_eq!(res.json["replyTo"]["body"], "hello Carla", "{}", res.text);
+    env.phone_receives(&dave, "hi Dave").await;
+
+    let bare = got_id.rsplit('_').next().expect("bare id");
+    let read = env
+        .call(
+            "POST",
+            "/v2/messages/get",
+            &[
+                ("instance_id", &id),
+                ("chatId", "12015550244@c.us"),
+                ("messageId", bare),
+            ],
+        )
+        .await;
+    read.assert_status(200);
+    assert_eq!(
+        read.json["id"],
+        got_id.as_str(),
+        "a bare id finds the message too"
+    );
+}
+
+#[tokio::test]
+async fn two_sessions_talk_and_the_sender_sees_the_delivery_ack() {
+    let env = TestEnv::start().await;
+    let pa = env.phone("12015550255", "Ed").await;
+    let pb = env.phone("12015550266", "Fay").await;
+    let a = env.linked_instance(&pa).await;
+    let b = env.linked_instance(&pb).await;
+
+    let res = env
+        .call(
+            "POST",
+            "/v2/send/text",
+            &[
+                ("instance_id", &a),
+                ("chatId", "12015550266@c.us"),
+                ("message", "ping"),
+            ],
+        )
+        .await;
+    res.assert_status(200);
+    let sent_id = res.json["id"].as_str().expect("id").to_string();
+    wait_for_message(&env, &b, "12015550255@c.us", "ping").await;
+
+    // B's device acknowledged it: A's stored message reaches DEVICE (2) or better.
+    eventually("the delivery ack", || async {
+        let m = env
+            .call(
+                "POST",
+                "/v2/messages/get",
+                &[
+                    ("instance_id", &a),
+                    ("chatId", "12015550266@c.us"),
+                    ("messageId", &sent_id),
+                ],
+            )
+            .await;
+        (m.json["ack"].as_i64().unwrap_or(0) >= 2).then_some(())
+    })
+    .await;
+
+    let res = env
+        .call(
+            "POST",
+            "/v2/send/text",
+            &[
+                ("instance_id", &b),
+                ("chatId", "12015550255@c.us"),
+                ("message", "pong"),
+            ],
+        )
+        .await;
+    res.assert_status(200);
+    wait_for_message(&env, &a, "12015550266@c.us", "pong").await;
+}
+
+#[tokio::test]
+async fn messages_sent_while_wawp_is_down_are_not_lost() {
+    let mut env = TestEnv::start().await;
+    let me = env.phone("12015550277", "Gus").await;
+    let hal = env.phone("12015550288", "Hal").await;
+    let id = env.linked_instance(&me).await;
+
+    let url = env.fakewa.ws_url();
+    let dir = env.wawp.data_dir.clone();
+    let server = std::mem::replace(&mut env.wawp, crate::support::WawpServer::placeholder());
+    server.stop().await;
+    env.fakewa
+        .send_text(&hal, "12015550277", "while you were away")
+        .await
+        .expect("hal sends");
+    env.wawp = crate::support::WawpServer::start(dir, &url).await;
+
+    wait_for_message(&env, &id, "12015550288@c.us", "while you were away").await;
+}
+
+#[tokio::test]
+async fn bad_sends_are_refused_with_documented_errors() {
+    let env = TestEnv::start().await;
+    let me = env.phone("12015550299", "Ivy").await;
+    let id = env.linked_instance(&me).await;
+
+    let res = env
+        .call("POST", "/v2/send/text", &[("instance_id", &id)])
+        .await;
+    res.assert_error(400, "missing_param");
+    let missing = res.json["details"]["missing"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        missing.contains(&"chatId".into()) && missing.contains(&"message".into()),
+        "{}",
+        res.text
+    );
+
+    let res = env
+        .call(
+            "POST",
+            "/v2/send/text",
+            &[
+                ("instance_id", &id),
+                ("chatId", "20123@c.us"),
+                ("message", "x"),
+            ],
+        )
+        .await;
+    res.assert_error(400, "invalid_chat_id");
+
+    let res = env
+        .call(
+            "POST",
+            "/v2/messages/get",
+            &[
+                ("instance_id", &id),
+                ("chatId", "12015550211@c.us"),
+                ("messageId", "true_12015550211@c.us_NOPE"),
+            ],
+        )
+        .await;
+    res.assert_error(404, "not_found");
+
+    env.call("POST", "/v2/session/stop", &[("instance_id", &id)])
+        .await
+        .assert_status(200);
+    let res = env
+        .call(
+            "POST",
+            "/v2/send/text",
+            &[
+                ("instance_id", &id),
+                ("chatId", "12015550211@c.us"),
+                ("message", "x"),
+            ],
+        )
+        .await;
+    res.assert_error(422, "session_unexpected_status");
+}
