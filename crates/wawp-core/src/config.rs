@@ -14,6 +14,8 @@ pub struct CoreConfig {
     pub limits: LimitsConfig,
     /// Shown as `server_name` in `/v2/session/create`.
     pub server_name: String,
+    /// Webhook delivery.
+    pub events: crate::events::EventsConfig,
 }
 
 #[derive(Clone, Debug)]
@@ -51,6 +53,7 @@ impl Default for CoreConfig {
             whatsapp: WhatsAppConfig::default(),
             limits: LimitsConfig::default(),
             server_name: "wawp".to_string(),
+            events: crate::events::EventsConfig::default(),
         }
     }
 }

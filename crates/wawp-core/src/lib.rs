@@ -22,8 +22,11 @@ use std::sync::Arc;
 
 pub use config::CoreConfig;
 pub use error::CoreError;
+use events::Events;
 use sessions::SessionManager;
 use tenancy::Tenancy;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use wawp_store::Store;
 
 /// The domain services of one wawp server. Cheap to clone; no globals, so several servers can run
@@ -37,7 +40,10 @@ struct CoreInner {
     store: Store,
     tenancy: Tenancy,
     sessions: SessionManager,
+    events: Events,
     config: CoreConfig,
+    background: TaskTracker,
+    cancel: CancellationToken,
 }
 
 impl Core {
@@ -45,13 +51,20 @@ impl Core {
     /// [`Core::restore_sessions`] once the HTTP listener is up.
     pub async fn open(config: CoreConfig, store: Store) -> Result<Core, CoreError> {
         let tenancy = Tenancy::new(store.clone(), config.limits.clone());
-        let sessions = SessionManager::open(store.clone(), config.clone()).await?;
+        let events = Events::new(store.clone(), config.events.clone());
+        let sessions = SessionManager::open(store.clone(), config.clone(), events.clone()).await?;
+        let background = TaskTracker::new();
+        let cancel = CancellationToken::new();
+        background.spawn(events.clone().run_dispatcher(cancel.child_token()));
         Ok(Core {
             inner: Arc::new(CoreInner {
                 store,
                 tenancy,
                 sessions,
+                events,
                 config,
+                background,
+                cancel,
             }),
         })
     }
@@ -68,6 +81,10 @@ impl Core {
         &self.inner.sessions
     }
 
+    pub fn events(&self) -> &Events {
+        &self.inner.events
+    }
+
     pub fn config(&self) -> &CoreConfig {
         &self.inner.config
     }
@@ -77,9 +94,13 @@ impl Core {
         self.inner.sessions.restore().await
     }
 
-    /// Stops every session task (without logging out) and waits for them.
+    /// Stops every session task (without logging out), then the webhook dispatcher, and waits.
+    /// Undelivered events stay in the outbox for the next start.
     pub async fn shutdown(&self) {
         self.inner.sessions.shutdown().await;
+        self.inner.cancel.cancel();
+        self.inner.background.close();
+        self.inner.background.wait().await;
     }
 }
 

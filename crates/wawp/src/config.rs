@@ -33,6 +33,9 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Largest request body in MiB (`WAWP_BODY_LIMIT_MB`).
     pub body_limit_mb: usize,
+    /// Private or loopback hosts and networks that webhook and media URLs may reach, comma-separated
+    /// (`127.0.0.1,10.0.0.0/8`); unset refuses them all (`WAWP_ALLOW_PRIVATE_URLS`).
+    pub allow_private_urls: Option<String>,
     /// Shown as `server_name` when a session is created (`WAWP_SERVER_NAME`).
     pub server_name: String,
     /// `text` or `json` (`WAWP_LOG_FORMAT`).
@@ -80,6 +83,7 @@ impl Default for Config {
             admin_key: None,
             public_url: None,
             body_limit_mb: 64,
+            allow_private_urls: None,
             server_name: core.server_name,
             log_format: LogFormat::Text,
             limits: Limits::default(),
@@ -116,6 +120,7 @@ impl fmt::Debug for Config {
             .field("admin_key", &self.admin_key.as_ref().map(|_| "<redacted>"))
             .field("public_url", &self.public_url)
             .field("body_limit_mb", &self.body_limit_mb)
+            .field("allow_private_urls", &self.allow_private_urls)
             .field("limits", &self.limits)
             .finish()
     }
@@ -156,6 +161,7 @@ const KEYS: &[&str] = &[
     "admin_key",
     "public_url",
     "body_limit_mb",
+    "allow_private_urls",
     "server_name",
     "log_format",
 ];
@@ -240,6 +246,10 @@ impl Config {
                 default_max_instances: self.limits.default_max_instances,
             },
             server_name: self.server_name.clone(),
+            events: wawp_core::events::EventsConfig {
+                allow: wawp_core::events::AllowList::parse(self.allow_private_urls.as_deref().unwrap_or("")),
+                ..Default::default()
+            },
         })
     }
 

@@ -20,6 +20,8 @@ impl WawpServer {
             data_dir: data_dir.clone(),
             whatsapp_url: whatsapp_url.to_string(),
             whatsapp_version: "2.3000.0".into(),
+            // Webhook receivers in the tests listen on loopback.
+            allow_private_urls: Some("127.0.0.1".into()),
             ..Config::default()
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

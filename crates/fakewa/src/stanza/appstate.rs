@@ -4,6 +4,8 @@
 
 use wacore_binary::Node;
 use wacore_binary::builder::NodeBuilder;
+use waproto::buffa::{Message as _, MessageField};
+use waproto::whatsapp as wa;
 
 use super::util::{self, SERVER, attr, children};
 use crate::conn::Ctx;
@@ -38,8 +40,33 @@ pub(crate) fn handle(ctx: &mut Ctx, node: &Node, id: &str) {
                     new_patches.push(bytes.to_vec());
                 }
             }
+            if !new_patches.is_empty() && asked < patches.len() {
+                // Built on a stale base: refuse with 409 and the patches the client lacks.
+                let list: Vec<Node> = patches[asked..]
+                    .iter()
+                    .map(|p| NodeBuilder::new("patch").bytes(p.clone()).build())
+                    .collect();
+                answers.push(
+                    NodeBuilder::new("collection")
+                        .attr("name", name)
+                        .attr("version", patches.len().to_string())
+                        .attr("type", "error")
+                        .children([
+                            NodeBuilder::new("error")
+                                .attr("code", "409")
+                                .attr("text", "conflict")
+                                .build(),
+                            NodeBuilder::new("patches").children(list).build(),
+                        ])
+                        .build(),
+                );
+                continue;
+            }
             if !new_patches.is_empty() {
-                patches.extend(new_patches);
+                for p in new_patches {
+                    let version = patches.len() as u64 + 1;
+                    patches.push(stamp_version(&p, version));
+                }
                 pushed.push((name.clone(), patches.len()));
                 answers.push(
                     NodeBuilder::new("collection")
@@ -88,4 +115,20 @@ pub(crate) fn handle(ctx: &mut Ctx, node: &Node, id: &str) {
         id,
         vec![NodeBuilder::new("sync").children(answers).build()],
     ));
+}
+
+/// The server assigns the version of a pushed patch (clients send it without one).
+fn stamp_version(patch: &[u8], version: u64) -> Vec<u8> {
+    match wa::SyncdPatch::decode_from_slice(patch) {
+        Ok(mut p) => {
+            p.version = MessageField::some(wa::SyncdVersion {
+                version: Some(version),
+            });
+            p.encode_to_vec()
+        }
+        Err(e) => {
+            tracing::debug!("undecodable app-state patch stored as is: {e}");
+            patch.to_vec()
+        }
+    }
 }

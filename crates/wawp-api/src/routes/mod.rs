@@ -9,6 +9,8 @@ pub mod messages;
 pub mod pending;
 pub mod send;
 pub mod session;
+pub mod events; // TEMP-EVENTS-CHECK
+pub mod webhooks; // TEMP-EVENTS-CHECK
 
 use axum::Router;
 use axum::handler::Handler;

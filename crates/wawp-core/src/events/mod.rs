@@ -20,6 +20,9 @@ pub mod signing;
 pub mod ssrf;
 pub mod webhook;
 
+#[cfg(test)]
+mod tests;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -27,11 +30,12 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value, json};
 use tokio::sync::{Notify, broadcast};
 use tokio_util::sync::CancellationToken;
-use wawp_store::{DeliveryRow, EventRow, NewDelivery, NewEvent, Store};
+use wawp_store::{NewDelivery, Store};
 
 use crate::error::CoreError;
 use crate::model::SessionConfig;
 pub use ssrf::AllowList;
+pub use wawp_store::{DeliveryRow, EventRow, NewEvent};
 pub use webhook::WebhookConfig;
 
 /// The dispatcher's settings (the `webhooks` section of wawp's config).

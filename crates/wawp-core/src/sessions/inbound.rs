@@ -9,10 +9,12 @@ use wawp_engine::{InboundSink, IncomingMessage};
 use wawp_store::{MessageRow, NewMessage, Store};
 
 use super::handle::SessionState;
+use crate::events::Events;
 use crate::model::{InstanceId, Message};
 
 pub(crate) struct StoreSink {
     pub store: Store,
+    pub events: Events,
     pub instance: InstanceId,
     pub state: watch::Receiver<SessionState>,
 }
@@ -20,26 +22,48 @@ pub(crate) struct StoreSink {
 impl InboundSink for StoreSink {
     fn commit(&self, messages: Vec<IncomingMessage>) -> BoxFuture<'static, Result<(), String>> {
         let me = self.state.borrow().me.as_ref().map(|m| m.id.clone());
-        let rows: Vec<NewMessage> = messages
+        let messages: Vec<(Message, NewMessage)> = messages
             .iter()
             .filter(|m| stored_kind(&m.content.kind))
             .map(|m| {
-                new_message(
-                    self.instance.as_str(),
-                    &Message::from_incoming(m, me.as_deref()),
-                    m,
-                )
+                let message = Message::from_incoming(m, me.as_deref());
+                let row = new_message(self.instance.as_str(), &message, m);
+                (message, row)
             })
             .collect();
         let store = self.store.clone();
+        let events = self.events.clone();
         let instance = self.instance.clone();
         Box::pin(async move {
-            store.save_messages(&rows, &[]).await.map(|_| ()).map_err(|e| {
+            let result = commit(&store, &events, instance.as_str(), messages).await;
+            result.map_err(|e| {
                 tracing::error!(%instance, error = %e, "cannot store inbound messages; WhatsApp will deliver them again");
                 e.to_string()
             })
         })
     }
+}
+
+/// Stores the messages with their `message` / `message.any` events in one transaction: both or
+/// neither, before WhatsApp is acknowledged.
+async fn commit(
+    store: &Store,
+    events: &Events,
+    instance: &str,
+    messages: Vec<(Message, NewMessage)>,
+) -> Result<(), crate::CoreError> {
+    let mut outbox = Vec::new();
+    for (message, _) in &messages {
+        let names: &[&str] = if message.from_me { &["message.any"] } else { &["message", "message.any"] };
+        let payload = serde_json::to_value(message).map_err(|e| crate::CoreError::Internal(e.to_string()))?;
+        for name in names {
+            outbox.extend(events.prepare(instance, name, payload.clone(), Some(message.chat_id())).await?);
+        }
+    }
+    let rows: Vec<NewMessage> = messages.into_iter().map(|(_, row)| row).collect();
+    store.save_messages(&rows, &outbox).await?;
+    events.committed(instance);
+    Ok(())
 }
 
 /// Protocol messages (key shares, revokes, edits) and reactions change other messages; they are not

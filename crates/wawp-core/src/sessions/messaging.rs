@@ -42,7 +42,11 @@ impl SessionManager {
             chat_name: None,
             unread: false,
         };
-        self.store.save_messages(&[row], &[]).await?;
+        let payload =
+            serde_json::to_value(&message).map_err(|e| CoreError::Internal(e.to_string()))?;
+        let event = self.events.prepare(id.as_str(), "message.any", payload, Some(chat)).await?;
+        self.store.save_messages(&[row], event.as_slice()).await?;
+        self.events.committed(id.as_str());
         Ok(message)
     }
 

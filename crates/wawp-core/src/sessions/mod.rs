@@ -24,6 +24,7 @@ use wawp_store::{InstanceRow, Store, StoreError};
 
 use crate::config::CoreConfig;
 use crate::error::CoreError;
+use crate::events::Events;
 use crate::model::{
     InstanceId, Me, QrCode, SessionConfig, SessionName, SessionStatus, SessionView,
 };
@@ -39,6 +40,7 @@ const START_SETTLE: Duration = Duration::from_secs(3);
 
 pub struct SessionManager {
     store: Store,
+    events: Events,
     engine: Engine,
     running: Mutex<HashMap<InstanceId, SessionHandle>>,
     tracker: TaskTracker,
@@ -46,7 +48,7 @@ pub struct SessionManager {
 }
 
 impl SessionManager {
-    pub async fn open(store: Store, config: CoreConfig) -> Result<Self, CoreError> {
+    pub async fn open(store: Store, config: CoreConfig, events: Events) -> Result<Self, CoreError> {
         let engine = Engine::new(EngineConfig {
             ws_url: config.whatsapp.url.clone(),
             version: config.whatsapp.version,
@@ -55,6 +57,7 @@ impl SessionManager {
         })?;
         Ok(SessionManager {
             store,
+            events,
             engine,
             running: Mutex::new(HashMap::new()),
             tracker: TaskTracker::new(),
@@ -300,11 +303,21 @@ impl SessionManager {
         let (sender_tx, sender_rx) = watch::channel(None);
         let inbound = inbound::StoreSink {
             store: self.store.clone(),
+            events: self.events.clone(),
             instance: id.clone(),
             state: state_rx.clone(),
         };
+        let (status_tx, status_rx) = mpsc::unbounded_channel();
+        self.tracker.spawn(task::emit_statuses(
+            self.events.clone(),
+            self.store.clone(),
+            id.clone(),
+            status_rx,
+        ));
         let task = SessionTask {
             id: id.clone(),
+            events: self.events.clone(),
+            statuses: status_tx,
             engine: self.engine.clone(),
             store: self.store.clone(),
             commands: cmd_rx,

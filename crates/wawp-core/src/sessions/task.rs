@@ -16,10 +16,14 @@ use wawp_engine::{Account, Engine, EngineEvent, EngineSender, EngineSession, Inb
 use wawp_store::Store;
 
 use super::handle::{Command, SessionState};
+use crate::events::Events;
 use crate::model::{InstanceId, Me, QrCode, SessionStatus};
 
 pub(crate) struct SessionTask {
     pub id: InstanceId,
+    pub events: Events,
+    /// Every status change, in order, for `session.status` events (see [`emit_statuses`]).
+    pub statuses: mpsc::UnboundedSender<SessionStatus>,
     pub engine: Engine,
     pub store: Store,
     pub commands: mpsc::Receiver<Command>,
@@ -198,30 +202,40 @@ impl SessionTask {
                 return Some(ClientEnd::Failed);
             }
             EngineEvent::Exited => return Some(ClientEnd::Crashed),
-            EngineEvent::Receipt { chat, ids, ack } => {
-                let changed = self
-                    .store
-                    .raise_message_ack(self.id.as_str(), &ids, ack as i64, |row| {
-                        let mut m: crate::model::Message = match serde_json::from_str(&row.payload)
-                        {
-                            Ok(m) => m,
-                            Err(_) => return row.payload.clone(),
-                        };
-                        m.set_ack(ack);
-                        serde_json::to_string(&m).unwrap_or_else(|_| row.payload.clone())
-                    })
-                    .await;
-                match changed {
-                    Ok(rows) => {
-                        tracing::debug!(instance = %self.id, %chat, n = rows.len(), ack = ack.name(), "ack")
-                    }
-                    Err(e) => {
-                        tracing::error!(instance = %self.id, error = %e, "cannot store a receipt")
-                    }
-                }
-            }
+            EngineEvent::Receipt { chat, ids, ack } => self.on_receipt(&chat, &ids, ack).await,
         }
         None
+    }
+
+    /// Raises the stored ack of our messages and records a `message.ack` event for each that changed.
+    async fn on_receipt(&self, chat: &str, ids: &[String], ack: wawp_engine::Ack) {
+        let changed = self
+            .store
+            .raise_message_ack(self.id.as_str(), ids, ack as i64, |row| {
+                match serde_json::from_str::<crate::model::Message>(&row.payload) {
+                    Ok(mut m) => {
+                        m.set_ack(ack);
+                        serde_json::to_string(&m).unwrap_or_else(|_| row.payload.clone())
+                    }
+                    Err(_) => row.payload.clone(),
+                }
+            })
+            .await;
+        let rows = match changed {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::error!(instance = %self.id, error = %e, "cannot store a receipt");
+                return;
+            }
+        };
+        for row in rows {
+            let payload = serde_json::json!({
+                "id": row.id, "ack": ack as i32, "ackName": ack.name(), "chatId": row.chat_id,
+            });
+            if let Err(e) = self.events.emit(self.id.as_str(), "message.ack", payload, Some(chat)).await {
+                tracing::error!(instance = %self.id, error = %e, "cannot record message.ack");
+            }
+        }
     }
 
     /// Erases the keys of a link that no longer exists and forgets the account.
@@ -245,6 +259,8 @@ impl SessionTask {
         {
             tracing::error!(instance = %self.id, error = %e, "cannot store the linked account");
         }
+        // Event envelopes carry `me`.
+        self.events.invalidate(self.id.as_str());
     }
 
     fn publish(&self, change: impl FnOnce(&mut SessionState)) {
@@ -253,6 +269,7 @@ impl SessionTask {
             change(s);
             if s.status != before.status {
                 tracing::info!(instance = %self.id, from = %before.status, to = %s.status, "session status");
+                let _ = self.statuses.send(s.status);
             }
             *s != before
         });
@@ -288,6 +305,27 @@ impl SessionTask {
     /// After a failure: answer commands until stopped, so the API never waits on a dead task.
     async fn drain_until_stopped(&mut self) {
         while self.pause(Duration::from_secs(3600)).await {}
+    }
+}
+
+/// Records a `session.status` event for every status change of one session, in order; ends when
+/// the session task drops its sender.
+pub(crate) async fn emit_statuses(
+    events: Events,
+    store: Store,
+    id: InstanceId,
+    mut statuses: mpsc::UnboundedReceiver<SessionStatus>,
+) {
+    while let Some(status) = statuses.recv().await {
+        let name = match store.get_instance(id.as_str()).await {
+            Ok(Some(row)) => row.name,
+            // Deleted meanwhile: nobody to tell.
+            _ => continue,
+        };
+        let payload = serde_json::json!({ "name": name, "status": status.as_str() });
+        if let Err(e) = events.emit(id.as_str(), "session.status", payload, None).await {
+            tracing::error!(instance = %id, error = %e, "cannot record session.status");
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! PostgreSQL when `WAWP_TEST_DATABASE_URL` is set (skipped, with a note on stderr, otherwise).
 //! Rows get per-run unique ids, so the PostgreSQL leg can reuse one database across runs.
 
+mod outbox;
 mod schema_parity;
 
 use std::sync::atomic::{AtomicU64, Ordering};
