@@ -7,3 +7,4 @@ mod auth;
 mod messaging;
 mod session;
 mod tenancy;
+mod webhooks;

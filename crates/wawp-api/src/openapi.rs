@@ -8,7 +8,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, ToSchema};
 
 use crate::health;
-use crate::routes::{admin, auth, chats, messages, pending, send, session};
+use crate::routes::{admin, auth, chats, events, messages, pending, send, session, webhooks};
 
 /// `{code, message, details}`: every error, in every format.
 #[derive(Debug, Serialize, ToSchema)]
@@ -88,6 +88,8 @@ pub struct TokenQuery {
         auth::get_qr_raw, auth::get_qr_image, auth::request_code_phone_login,
         send::send_text_message, chats::chats_list_overview, chats::get_messages_in_chat,
         messages::get_message_by_id,
+        webhooks::list_webhooks, webhooks::replace_webhooks, webhooks::list_deliveries, webhooks::replay_events,
+        events::event_stream,
         admin::list_tokens, admin::create_token, admin::revoke_token,
         health::health, health::ready, pending::pending_routes,
     ),

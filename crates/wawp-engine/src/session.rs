@@ -76,13 +76,7 @@ impl EngineSession {
 
     /// The linked account, once the device has one.
     pub fn account(&self) -> Option<Account> {
-        let pn = self.client.pn()?;
-        Some(Account {
-            phone: events::user_of(&pn),
-            lid: self.client.lid().map(|l| events::user_of(&l)),
-            push_name: self.client.push_name(),
-            platform: None,
-        })
+        account_of(&self.client)
     }
 
     pub fn is_connected(&self) -> bool {
@@ -174,12 +168,16 @@ impl EngineSender {
 
     /// The account this client is linked to.
     pub fn account(&self) -> Option<Account> {
-        let pn = self.client.pn()?;
-        Some(Account {
-            phone: events::user_of(&pn),
-            lid: self.client.lid().map(|l| events::user_of(&l)),
-            push_name: self.client.push_name(),
-            platform: None,
-        })
+        account_of(&self.client)
     }
+}
+
+fn account_of(client: &Client) -> Option<Account> {
+    let pn = client.pn()?;
+    Some(Account {
+        phone: events::user_of(&pn),
+        lid: client.lid().map(|l| events::user_of(&l)),
+        push_name: client.push_name(),
+        platform: None,
+    })
 }

@@ -152,6 +152,44 @@ macro_rules! insert_events_in_tx {
 }
 pub(crate) use insert_events_in_tx;
 
+/// Inside an open transaction `$tx`: selects the due heads of line and leases each (a row another
+/// claimer leased meanwhile is skipped); evaluates to the claimed deliveries.
+macro_rules! claim_in_tx {
+    ($tx:ident, $now:expr, $lease_ms:expr, $limit:expr) => {{
+        let candidates = sqlx::query_as::<_, ClaimedDelivery>(
+            "SELECT d.id, d.event_seq, e.event_id, d.instance_id, d.webhook_id, d.url, d.chat_key, \
+             d.attempts, e.envelope FROM deliveries d JOIN events e ON e.seq = d.event_seq \
+             WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND d.locked_until <= $1 \
+             AND NOT EXISTS (SELECT 1 FROM deliveries p WHERE p.instance_id = d.instance_id \
+               AND p.webhook_id = d.webhook_id AND p.chat_key = d.chat_key \
+               AND p.status = 'pending' AND p.event_seq < d.event_seq) \
+             ORDER BY d.next_attempt_at, d.event_seq LIMIT $2",
+        )
+        .bind($now)
+        .bind($limit)
+        .fetch_all(&mut *$tx)
+        .await?;
+        let mut claimed = Vec::with_capacity(candidates.len());
+        for c in candidates {
+            // Only one claimer wins a row (another node on PostgreSQL).
+            let done = sqlx::query(
+                "UPDATE deliveries SET locked_until = $1 \
+                 WHERE id = $2 AND status = 'pending' AND locked_until <= $3",
+            )
+            .bind($now + $lease_ms)
+            .bind(c.id)
+            .bind($now)
+            .execute(&mut *$tx)
+            .await?
+            .rows_affected();
+            if done == 1 {
+                claimed.push(c);
+            }
+        }
+        claimed
+    }};
+}
+
 impl Store {
     /// Records events and their deliveries in one transaction. Idempotent per event id.
     /// Returns how many events were new.
@@ -178,44 +216,40 @@ impl Store {
     }
 
     /// Claims up to `limit` due deliveries (pending, `next_attempt_at <= now`, not claimed, and
-    /// first in line for their (instance, webhook, chat)) for `lease_ms`. A claim that is not
-    /// settled by then (a crashed dispatcher) becomes claimable again.
+    /// first in line for their (instance, webhook, chat)) for `lease_ms`, in one transaction. A
+    /// claim that is not settled by then (a crashed dispatcher) becomes claimable again.
     pub async fn claim_due_deliveries(
         &self,
         now: i64,
         lease_ms: i64,
         limit: i64,
     ) -> Result<Vec<ClaimedDelivery>, StoreError> {
-        let sql = "SELECT d.id, d.event_seq, e.event_id, d.instance_id, d.webhook_id, d.url, d.chat_key, \
-                   d.attempts, e.envelope FROM deliveries d JOIN events e ON e.seq = d.event_seq \
-                   WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND d.locked_until <= $1 \
-                   AND NOT EXISTS (SELECT 1 FROM deliveries p WHERE p.instance_id = d.instance_id \
-                     AND p.webhook_id = d.webhook_id AND p.chat_key = d.chat_key \
-                     AND p.status = 'pending' AND p.event_seq < d.event_seq) \
-                   ORDER BY d.next_attempt_at, d.event_seq LIMIT $2";
-        let candidates = with_pool!(self, pool => sqlx::query_as::<_, ClaimedDelivery>(sql)
-            .bind(now)
-            .bind(limit)
-            .fetch_all(pool)
-            .await?);
-        let mut claimed = Vec::with_capacity(candidates.len());
-        for c in candidates {
-            // Only one claimer wins a row (another node, or a slow earlier loop).
-            let done = with_pool!(self, pool => sqlx::query(
-                "UPDATE deliveries SET locked_until = $1 \
-                 WHERE id = $2 AND status = 'pending' AND locked_until <= $3",
-            )
-            .bind(now + lease_ms)
-            .bind(c.id)
-            .bind(now)
-            .execute(pool)
-            .await?
-            .rows_affected());
-            if done == 1 {
-                claimed.push(c);
+        let claimed = match &self.pool {
+            Pool::Sqlite(pool) => {
+                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                let claimed = claim_in_tx!(tx, now, lease_ms, limit);
+                tx.commit().await?;
+                claimed
             }
-        }
+            Pool::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                let claimed = claim_in_tx!(tx, now, lease_ms, limit);
+                tx.commit().await?;
+                claimed
+            }
+        };
         Ok(claimed)
+    }
+
+    /// Drops every claim, so that deliveries a crashed process had in flight are due at once.
+    /// Only for a dispatcher that knows it is alone (SQLite: one server per file).
+    pub async fn release_delivery_leases(&self) -> Result<u64, StoreError> {
+        Ok(with_pool!(self, pool => sqlx::query(
+            "UPDATE deliveries SET locked_until = 0 WHERE status = 'pending' AND locked_until > 0",
+        )
+        .execute(pool)
+        .await?
+        .rows_affected()))
     }
 
     /// Settles a claimed delivery as delivered.

@@ -247,7 +247,9 @@ impl Config {
             },
             server_name: self.server_name.clone(),
             events: wawp_core::events::EventsConfig {
-                allow: wawp_core::events::AllowList::parse(self.allow_private_urls.as_deref().unwrap_or("")),
+                allow: wawp_core::events::AllowList::parse(
+                    self.allow_private_urls.as_deref().unwrap_or(""),
+                ),
                 ..Default::default()
             },
         })

@@ -57,8 +57,13 @@ pub async fn serve(
         })
     };
 
+    // A graceful stop waits for open responses: end the event streams first.
+    let events = core.events().clone();
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            events.close_streams();
+        })
         .await?;
     restore.abort();
     core.shutdown().await;

@@ -5,12 +5,12 @@
 pub mod admin;
 pub mod auth;
 pub mod chats;
+pub mod events;
 pub mod messages;
 pub mod pending;
 pub mod send;
 pub mod session;
-pub mod events; // TEMP-EVENTS-CHECK
-pub mod webhooks; // TEMP-EVENTS-CHECK
+pub mod webhooks;
 
 use axum::Router;
 use axum::handler::Handler;
@@ -83,4 +83,6 @@ pub(crate) fn v2() -> Table {
         .merge(send::table())
         .merge(chats::table())
         .merge(messages::table())
+        .merge(webhooks::table())
+        .merge(events::table())
 }

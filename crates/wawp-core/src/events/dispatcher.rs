@@ -17,6 +17,8 @@ use super::{Events, now_ms, signing, ssrf};
 
 /// How often old events are purged.
 const PURGE_EVERY: Duration = Duration::from_secs(600);
+/// Time beyond the request timeout a claim lasts, to settle the delivery.
+const LEASE_MARGIN: Duration = Duration::from_secs(5);
 /// Longest error text kept on a delivery.
 const MAX_ERROR_LEN: usize = 300;
 
@@ -24,10 +26,20 @@ pub(super) async fn run(events: Events, cancel: CancellationToken) {
     let config = events.inner.config.clone();
     let concurrency = config.concurrency.max(1);
     let permits = Arc::new(Semaphore::new(concurrency));
-    // A claim outlives the request (timeout, redirects) with room to settle it.
+    // A claim outlives the request (the client's timeout covers redirects too) with room to
+    // settle it.
     let lease_ms =
-        i64::try_from((config.request_timeout * 2 + Duration::from_secs(30)).as_millis())
-            .unwrap_or(i64::MAX);
+        i64::try_from((config.request_timeout + LEASE_MARGIN).as_millis()).unwrap_or(i64::MAX);
+    // On SQLite this process is the only dispatcher of the file: claims left by a crash are
+    // stale, and releasing them sends those deliveries now instead of after their lease.
+    // (On PostgreSQL other nodes may hold live claims; they expire on their own.)
+    if events.inner.store.backend() == "sqlite" {
+        match events.inner.store.release_delivery_leases().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deliveries = n, "released the claims of a previous run"),
+            Err(e) => tracing::warn!(error = %e, "releasing stale delivery claims failed"),
+        }
+    }
     let mut tasks = JoinSet::new();
     let mut last_purge: Option<Instant> = None;
     loop {
@@ -61,8 +73,15 @@ pub(super) async fn run(events: Events, cancel: CancellationToken) {
             () = tokio::time::sleep(config.poll_interval) => {}
         }
     }
-    // In-flight requests are dropped; their leases expire and they are sent again.
-    tasks.shutdown().await;
+    // Let requests in flight finish and settle (each is bounded by the request timeout); what
+    // is still running after that is dropped and sent again on the next start.
+    let drain = async { while tasks.join_next().await.is_some() {} };
+    if tokio::time::timeout(config.request_timeout, drain)
+        .await
+        .is_err()
+    {
+        tasks.shutdown().await;
+    }
 }
 
 async fn purge(events: &Events) {

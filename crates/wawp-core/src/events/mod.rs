@@ -90,6 +90,8 @@ struct Inner {
     wake: Notify,
     /// Tells live streams that an instance committed events (payload: the instance id).
     live: broadcast::Sender<Arc<str>>,
+    /// Cancelled when the server stops: live streams end (graceful shutdown waits for them).
+    streams: CancellationToken,
 }
 
 /// What events need to know about an instance.
@@ -122,6 +124,7 @@ impl Events {
                 cache: Mutex::new(HashMap::new()),
                 wake: Notify::new(),
                 live,
+                streams: CancellationToken::new(),
             }),
         }
     }
@@ -328,6 +331,22 @@ impl Events {
             .store
             .events_after(instance_id, seq, limit)
             .await?)
+    }
+
+    /// Ends every live stream (`GET /v2/events`) now and any opened later: call when the server
+    /// begins to shut down, since a graceful shutdown waits for open responses.
+    pub fn close_streams(&self) {
+        self.inner.streams.cancel();
+    }
+
+    /// Resolves once [`Events::close_streams`] was called.
+    pub async fn streams_closed(&self) {
+        self.inner.streams.cancelled().await;
+    }
+
+    /// Whether [`Events::close_streams`] was called.
+    pub fn streams_are_closed(&self) -> bool {
+        self.inner.streams.is_cancelled()
     }
 
     /// Signals of commits, for live streams (each message is an instance id).

@@ -55,7 +55,7 @@ impl AllowList {
 
     fn allows_host(&self, host: &str) -> bool {
         let host = host.trim_end_matches('.').to_ascii_lowercase();
-        self.hosts.iter().any(|h| *h == host)
+        self.hosts.contains(&host)
     }
 
     fn allows_ip(&self, ip: IpAddr) -> bool {
@@ -353,6 +353,59 @@ mod tests {
             .send()
             .await
             .expect_err("refused");
-        assert!(err.is_connect() || err.is_request(), "{err:?}");
+        assert!(!err.is_timeout(), "refused before connecting: {err:?}");
+        let mut chain = err.to_string();
+        let mut source = std::error::Error::source(&err);
+        while let Some(s) = source {
+            chain.push_str(&format!(": {s}"));
+            source = s.source();
+        }
+        assert!(chain.contains("private or reserved"), "{chain}");
+        // Allowed, the same client shape connects (the listener never answers: a timeout).
+        let allowed = guarded_client(
+            Arc::new(AllowList::parse("localhost")),
+            Duration::from_millis(300),
+            "wawp/test",
+        )
+        .expect("client");
+        let err = allowed
+            .get(format!("http://localhost:{port}/"))
+            .send()
+            .await
+            .expect_err("no answer");
+        assert!(err.is_timeout(), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn a_redirect_to_a_blocked_address_is_refused() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        tokio::spawn(async move {
+            while let Ok((mut conn, _)) = listener.accept().await {
+                let mut buf = [0u8; 2048];
+                let _ = conn.read(&mut buf).await;
+                let _ = conn
+                    .write_all(
+                        b"HTTP/1.1 302 Found\r\nlocation: http://169.254.169.254/latest/meta-data\r\n\
+                          content-length: 0\r\n\r\n",
+                    )
+                    .await;
+            }
+        });
+        let client = guarded_client(
+            Arc::new(AllowList::parse("127.0.0.1")),
+            Duration::from_secs(2),
+            "wawp/test",
+        )
+        .expect("client");
+        let err = client
+            .post(format!("http://127.0.0.1:{port}/hook"))
+            .send()
+            .await
+            .expect_err("redirect refused");
+        assert!(err.is_redirect(), "{err:?}");
     }
 }

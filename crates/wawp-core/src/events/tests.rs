@@ -22,6 +22,7 @@ pub(crate) struct Received {
     pub headers: HashMap<String, String>,
     pub body: Value,
     pub raw: Vec<u8>,
+    pub at: std::time::Instant,
 }
 
 /// A tiny HTTP/1.1 server recording POSTs and answering scripted statuses (then 200).
@@ -67,15 +68,28 @@ impl Receiver {
                     headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
                 }
             }
-            let len: usize = headers.get("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
+            let len: usize = headers
+                .get("content-length")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
             let mut raw = vec![0; len];
             if conn.read_exact(&mut raw).await.is_err() {
                 return;
             }
             let body = serde_json::from_slice(&raw).unwrap_or(Value::Null);
-            let status = self.script.lock().ok().and_then(|mut s| s.pop_front()).unwrap_or(200);
+            let status = self
+                .script
+                .lock()
+                .ok()
+                .and_then(|mut s| s.pop_front())
+                .unwrap_or(200);
             if let Ok(mut got) = self.got.lock() {
-                got.push(Received { headers, body, raw });
+                got.push(Received {
+                    headers,
+                    body,
+                    raw,
+                    at: std::time::Instant::now(),
+                });
             }
             let answer = format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\n\r\n");
             if conn.get_mut().write_all(answer.as_bytes()).await.is_err() {
@@ -95,7 +109,10 @@ async fn wait_for<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
         if let Some(v) = check() {
             return v;
         }
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -133,7 +150,10 @@ async fn env(webhooks: Value) -> Env {
         token_id: token.id,
         config: config.to_string(),
         desired_state: "stopped".into(),
-        me: Some(r#"{"id":"447441429009@c.us","lid":"1234@lid","pushName":"Bot","platform":"android"}"#.into()),
+        me: Some(
+            r#"{"id":"447441429009@c.us","lid":"1234@lid","pushName":"Bot","platform":"android"}"#
+                .into(),
+        ),
         created_at: 1,
         updated_at: 1,
     };
@@ -150,7 +170,12 @@ async fn env(webhooks: Value) -> Env {
     );
     let cancel = CancellationToken::new();
     tokio::spawn(events.clone().run_dispatcher(cancel.clone()));
-    Env { events, instance: row.id, cancel, _dir: dir }
+    Env {
+        events,
+        instance: row.id,
+        cancel,
+        _dir: dir,
+    }
 }
 
 async fn loopback() -> (TcpListener, SocketAddr) {
@@ -164,7 +189,12 @@ async fn envelopes_follow_the_conventions_and_raw_events_need_a_subscriber() {
     let env = env(json!([{"url": "http://127.0.0.1:9/h", "events": ["message"]}])).await;
     let ev = env
         .events
-        .prepare(&env.instance, "message", json!({"id": "false_1@c.us_ABC", "body": "hi"}), Some("1@c.us"))
+        .prepare(
+            &env.instance,
+            "message",
+            json!({"id": "false_1@c.us_ABC", "body": "hi"}),
+            Some("1@c.us"),
+        )
         .await
         .expect("prepare")
         .expect("an event");
@@ -172,20 +202,41 @@ async fn envelopes_follow_the_conventions_and_raw_events_need_a_subscriber() {
     assert_eq!(ev.message_id.as_deref(), Some("false_1@c.us_ABC"));
     assert_eq!(ev.chat_key.as_deref(), Some("1@c.us"));
     let envelope: Value = serde_json::from_str(&ev.envelope).expect("json");
-    assert!(envelope["id"].as_str().is_some_and(|id| id.starts_with("evt_") && id.len() == 30));
+    assert!(
+        envelope["id"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("evt_") && id.len() == 30)
+    );
     assert_eq!(envelope["session"], env.instance.as_str());
     assert_eq!(envelope["engine"], "WAWP");
     assert_eq!(envelope["event"], "message");
     assert_eq!(envelope["payload"]["body"], "hi");
-    assert_eq!(envelope["me"], json!({"id": "447441429009@c.us", "lid": "1234@lid", "pushName": "Bot"}));
+    assert_eq!(
+        envelope["me"],
+        json!({"id": "447441429009@c.us", "lid": "1234@lid", "pushName": "Bot"})
+    );
     assert_eq!(envelope["metadata"], json!({"user.id": "42"}));
-    assert!(envelope["timestamp"].as_i64().is_some_and(|t| t > 1_700_000_000_000));
+    assert!(
+        envelope["timestamp"]
+            .as_i64()
+            .is_some_and(|t| t > 1_700_000_000_000)
+    );
 
     // Not subscribed: still an event (for live streams), with no delivery.
-    let status = env.events.prepare(&env.instance, "session.status", json!({}), None).await.expect("prepare");
+    let status = env
+        .events
+        .prepare(&env.instance, "session.status", json!({}), None)
+        .await
+        .expect("prepare");
     assert!(status.is_some_and(|e| e.deliveries.is_empty()));
     // engine.event only when asked for.
-    assert!(env.events.prepare(&env.instance, "engine.event", json!({}), None).await.expect("p").is_none());
+    assert!(
+        env.events
+            .prepare(&env.instance, "engine.event", json!({}), None)
+            .await
+            .expect("p")
+            .is_none()
+    );
     let err = env.events.prepare("NOPE", "message", json!({}), None).await;
     assert!(matches!(err, Err(CoreError::NoSuchSession)));
 }
@@ -194,12 +245,19 @@ async fn envelopes_follow_the_conventions_and_raw_events_need_a_subscriber() {
 async fn two_failures_then_success_is_three_signed_attempts_and_one_delivery() {
     let (listener, addr) = loopback().await;
     let rx = Receiver::start(listener, &[500, 500]).await;
-    let env = env(json!([{"url": format!("http://{addr}/hook"), "secret": SECRET,
+    let env = env(
+        json!([{"url": format!("http://{addr}/hook"), "secret": SECRET,
         "retries": {"attempts": 3, "delaySeconds": 0},
-        "customHeaders": [{"name": "X-Api-Key", "value": "k1"}]}]))
+        "customHeaders": [{"name": "X-Api-Key", "value": "k1"}]}]),
+    )
     .await;
     env.events
-        .emit(&env.instance, "message", json!({"id": "false_1@c.us_A", "body": "hi"}), Some("1@c.us"))
+        .emit(
+            &env.instance,
+            "message",
+            json!({"id": "false_1@c.us_A", "body": "hi"}),
+            Some("1@c.us"),
+        )
         .await
         .expect("emit");
     let delivered = wait_for("the delivery to succeed", || {
@@ -210,14 +268,32 @@ async fn two_failures_then_success_is_three_signed_attempts_and_one_delivery() {
     assert_eq!(delivered.len(), 3, "exactly three attempts");
     let event_id = delivered[0].body["id"].as_str().expect("id").to_string();
     for r in &delivered {
-        assert_eq!(r.body["id"], event_id.as_str(), "same event id on every attempt");
-        assert_eq!(r.headers.get("content-type").map(String::as_str), Some("application/json"));
-        assert!(r.headers.get("user-agent").is_some_and(|ua| ua.starts_with("wawp/")));
+        assert_eq!(
+            r.body["id"],
+            event_id.as_str(),
+            "same event id on every attempt"
+        );
+        assert_eq!(
+            r.headers.get("content-type").map(String::as_str),
+            Some("application/json")
+        );
+        assert!(
+            r.headers
+                .get("user-agent")
+                .is_some_and(|ua| ua.starts_with("wawp/"))
+        );
         assert_eq!(r.headers.get("x-api-key").map(String::as_str), Some("k1"));
         assert_eq!(r.headers.get("webhook-id"), Some(&event_id));
-        let ts: i64 = r.headers.get("webhook-timestamp").and_then(|t| t.parse().ok()).expect("timestamp");
+        let ts: i64 = r
+            .headers
+            .get("webhook-timestamp")
+            .and_then(|t| t.parse().ok())
+            .expect("timestamp");
         let sig = r.headers.get("webhook-signature").expect("signature");
-        assert!(signing::verify(SECRET, &event_id, ts, &r.raw, sig), "signature verifies");
+        assert!(
+            signing::verify(SECRET, &event_id, ts, &r.raw, sig),
+            "signature verifies"
+        );
     }
     let rows = wait_until_settled(&env, 1).await;
     assert_eq!(rows[0].status, "delivered");
@@ -228,11 +304,18 @@ async fn two_failures_then_success_is_three_signed_attempts_and_one_delivery() {
 async fn wait_until_settled(env: &Env, n: usize) -> Vec<wawp_store::DeliveryRow> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
-        let rows = env.events.deliveries(&env.instance, None, 1000).await.expect("list");
+        let rows = env
+            .events
+            .deliveries(&env.instance, None, 1000)
+            .await
+            .expect("list");
         if rows.len() >= n && rows.iter().all(|r| r.status != "pending") {
             return rows;
         }
-        assert!(tokio::time::Instant::now() < deadline, "deliveries never settled: {rows:?}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "deliveries never settled: {rows:?}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -249,7 +332,10 @@ async fn a_receiver_down_then_up_gets_everything_in_order_per_chat() {
     for i in 0..6 {
         let chat = if i % 2 == 0 { "a@c.us" } else { "b@c.us" };
         let id = format!("false_{chat}_{i}");
-        env.events.emit(&env.instance, "message", json!({"id": id}), Some(chat)).await.expect("emit");
+        env.events
+            .emit(&env.instance, "message", json!({"id": id}), Some(chat))
+            .await
+            .expect("emit");
         sent.entry(chat).or_default().push(id);
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -279,14 +365,26 @@ async fn dead_letters_can_be_replayed_and_config_changes_apply() {
     let (listener, addr) = loopback().await;
     let rx = Receiver::start(listener, &[503, 503]).await;
     let env = env(json!([{"url": format!("http://{addr}/hook"), "retries": {"attempts": 1, "delaySeconds": 0}}])).await;
-    env.events.emit(&env.instance, "message", json!({"id": "x"}), None).await.expect("emit");
+    env.events
+        .emit(&env.instance, "message", json!({"id": "x"}), None)
+        .await
+        .expect("emit");
     let rows = wait_until_settled(&env, 1).await;
     assert_eq!(rows[0].status, "dead");
     assert_eq!(rows[0].attempts, 2, "first try + 1 retry");
     assert_eq!(rows[0].last_status_code, Some(503));
-    assert_eq!(rows[0].last_error.as_deref(), Some("HTTP 503 Service Unavailable"));
+    assert_eq!(
+        rows[0].last_error.as_deref(),
+        Some("HTTP 503 Service Unavailable")
+    );
 
-    assert_eq!(env.events.replay(&env.instance, &[], true).await.expect("replay"), 1);
+    assert_eq!(
+        env.events
+            .replay(&env.instance, &[], true)
+            .await
+            .expect("replay"),
+        1
+    );
     let rows = wait_until_settled(&env, 1).await;
     assert_eq!(rows[0].status, "delivered");
     assert_eq!(rx.requests().len(), 3);
@@ -298,13 +396,36 @@ async fn dead_letters_can_be_replayed_and_config_changes_apply() {
         .await
         .expect("set");
     assert_eq!(shown[0]["secret"], "***");
-    assert_eq!(env.events.webhooks(&env.instance).await.expect("get"), shown);
-    let stored = env.events.store().get_instance(&env.instance).await.expect("get").expect("row");
+    assert_eq!(
+        env.events.webhooks(&env.instance).await.expect("get"),
+        shown
+    );
+    let stored = env
+        .events
+        .store()
+        .get_instance(&env.instance)
+        .await
+        .expect("get")
+        .expect("row");
     let stored: Value = serde_json::from_str(&stored.config).expect("json");
-    assert_eq!(stored["metadata"]["user.id"], "42", "the rest of the config is kept");
+    assert_eq!(
+        stored["metadata"]["user.id"], "42",
+        "the rest of the config is kept"
+    );
     assert_eq!(stored["webhooks"][0]["secret"], "s");
-    env.events.emit(&env.instance, "message", json!({"id": "y"}), None).await.expect("emit");
-    env.events.emit(&env.instance, "message.ack", json!({"id": "z", "ack": 3}), None).await.expect("emit");
+    env.events
+        .emit(&env.instance, "message", json!({"id": "y"}), None)
+        .await
+        .expect("emit");
+    env.events
+        .emit(
+            &env.instance,
+            "message.ack",
+            json!({"id": "z", "ack": 3}),
+            None,
+        )
+        .await
+        .expect("emit");
     let got = wait_for("the ack", || {
         let got = rx.requests();
         (got.len() >= 4).then_some(got)
@@ -318,4 +439,69 @@ async fn dead_letters_can_be_replayed_and_config_changes_apply() {
         .await
         .expect_err("private");
     assert!(matches!(err, CoreError::Invalid(_)));
+}
+
+/// A rough figure, not a timed test: `cargo test -p wawp-core --lib -- --ignored
+/// outbox_throughput --nocapture` (add `--release` for meaningful numbers). A burst over 50
+/// chats gives events/s from the first emit to the last delivery; a paced run gives the p50/p99
+/// latency from `emit` returning (committed) to the receiver reading the request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn outbox_throughput() {
+    const N: usize = 3000;
+    let (listener, addr) = loopback().await;
+    let rx = Receiver::start(listener, &[]).await;
+    let env = env(json!([{"url": format!("http://{addr}/hook"), "events": ["message"]}])).await;
+    let started = std::time::Instant::now();
+    for i in 0..N {
+        let chat = format!("{}@c.us", i % 50);
+        let payload = json!({"id": format!("m{i}")});
+        env.events
+            .emit(&env.instance, "message", payload, Some(&chat))
+            .await
+            .expect("emit");
+    }
+    let emit_time = started.elapsed();
+    wait_for("every delivery", || {
+        (rx.requests().len() >= N).then_some(())
+    })
+    .await;
+    let total = started.elapsed();
+    eprintln!(
+        "outbox burst: {N} events committed in {emit_time:?} ({:.0}/s), all delivered in {total:?} ({:.0}/s)",
+        N as f64 / emit_time.as_secs_f64(),
+        N as f64 / total.as_secs_f64()
+    );
+
+    // Paced: 200 events/s for 2 s.
+    let mut committed = HashMap::new();
+    for i in 0..400 {
+        let id = format!("p{i}");
+        let chat = format!("{}@c.us", i % 50);
+        env.events
+            .emit(&env.instance, "message", json!({"id": id}), Some(&chat))
+            .await
+            .expect("emit");
+        committed.insert(id, std::time::Instant::now());
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    wait_for("paced deliveries", || {
+        (rx.requests().len() >= N + 400).then_some(())
+    })
+    .await;
+    let mut latencies: Vec<Duration> = rx
+        .requests()
+        .iter()
+        .filter_map(|r| {
+            let id = r.body["payload"]["id"].as_str()?;
+            Some(r.at.saturating_duration_since(*committed.get(id)?))
+        })
+        .collect();
+    latencies.sort();
+    let pct = |p: usize| latencies[(latencies.len() * p / 100).min(latencies.len() - 1)];
+    eprintln!(
+        "outbox paced (200/s): commit→received p50 {:?}, p99 {:?}",
+        pct(50),
+        pct(99)
+    );
 }

@@ -186,7 +186,7 @@ impl WebhookConfig {
             .any(|e| e == event || (e == "*" && event != RAW_EVENT))
     }
 
-    /// The webhook as the API shows it: the secret replaced by `"***"`.
+    /// The webhook as the API shows it: the secret and custom header values replaced by `"***"`.
     pub fn redacted(&self) -> Value {
         let mut shown = self.clone();
         if let Some(secret) = self.signing_secret().map(|_| HIDDEN_SECRET.to_string()) {
@@ -194,6 +194,10 @@ impl WebhookConfig {
         }
         shown.hmac = None;
         shown.id = Some(self.id());
+        // Header values are often credentials (`X-Api-Key`): hidden like the secret.
+        for h in &mut shown.custom_headers {
+            h.value = HIDDEN_SECRET.to_string();
+        }
         serde_json::to_value(shown).unwrap_or(Value::Null)
     }
 }
@@ -220,8 +224,8 @@ fn invalid(index: usize, field: &str, why: impl std::fmt::Display) -> CoreError 
 }
 
 /// Parses and validates webhooks given by a client. `previous` are the instance's current
-/// webhooks: an entry whose secret is `"***"` keeps the secret of the current webhook with the
-/// same id. Errors are `CoreError::Invalid` naming the entry and field.
+/// webhooks: an entry whose secret (or a custom header value) is `"***"` keeps the value of the
+/// current webhook with the same id. Errors are `CoreError::Invalid` naming the entry and field.
 pub async fn validate(
     values: &[Value],
     previous: &[WebhookConfig],
@@ -257,12 +261,48 @@ pub async fn validate(
                 ));
             }
         }
+        restore_hidden_headers(i, &mut hook, previous)?;
         if out.iter().any(|o| o.id() == hook.id()) {
             return Err(invalid(i, "url", "the same webhook is listed twice"));
         }
         out.push(hook);
     }
     Ok(out)
+}
+
+/// A custom header whose value is `"***"` keeps the value of the same header (by name) of the
+/// current webhook with the same id.
+fn restore_hidden_headers(
+    i: usize,
+    hook: &mut WebhookConfig,
+    previous: &[WebhookConfig],
+) -> Result<(), CoreError> {
+    let id = hook.id();
+    let before = previous.iter().find(|p| p.id() == id);
+    for h in &mut hook.custom_headers {
+        if h.value != HIDDEN_SECRET {
+            continue;
+        }
+        let kept = before.and_then(|p| {
+            p.custom_headers
+                .iter()
+                .find(|old| old.name.eq_ignore_ascii_case(&h.name))
+        });
+        match kept {
+            Some(old) => h.value = old.value.clone(),
+            None => {
+                return Err(invalid(
+                    i,
+                    "customHeaders",
+                    format!(
+                        "\"***\" stands for the existing value of {:?}; give the value",
+                        h.name
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn check_fields(i: usize, hook: &WebhookConfig) -> Result<(), CoreError> {
@@ -409,7 +449,9 @@ mod tests {
         let allow = AllowList::none();
         let ok = json!({"url": "https://93.184.215.14/hook", "events": ["message", "message.any"],
             "retries": {"attempts": 2, "delaySeconds": 1, "policy": "exponential"}});
-        let hooks = validate(&[ok.clone()], &[], &allow).await.expect("valid");
+        let hooks = validate(std::slice::from_ref(&ok), &[], &allow)
+            .await
+            .expect("valid");
         assert_eq!(hooks[0].retries.policy, RetryPolicy::Exponential);
         for (bad, field) in [
             (json!({"url": "ftp://example.com/x"}), "url"),
@@ -450,7 +492,7 @@ mod tests {
                 "secret",
             ),
         ] {
-            let err = validate(&[bad.clone()], &[], &allow)
+            let err = validate(std::slice::from_ref(&bad), &[], &allow)
                 .await
                 .expect_err("refused");
             assert!(
@@ -472,10 +514,11 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_hidden_secret_keeps_the_previous_one() {
+    async fn hidden_secrets_and_header_values_keep_the_previous_ones() {
         let allow = AllowList::none();
         let first = validate(
-            &[json!({"url": "https://93.184.215.14/", "secret": "s3cret"})],
+            &[json!({"url": "https://93.184.215.14/", "secret": "s3cret",
+                "customHeaders": [{"name": "X-Api-Key", "value": "k1"}]})],
             &[],
             &allow,
         )
@@ -485,5 +528,16 @@ mod tests {
             .await
             .expect("round trip");
         assert_eq!(again[0].signing_secret(), Some("s3cret"));
+        assert_eq!(again[0].custom_headers[0].value, "k1");
+        let shown = first[0].redacted();
+        assert_eq!(shown["customHeaders"][0]["value"], "***");
+        assert!(!shown.to_string().contains("k1"));
+        // "***" with nothing to keep is refused.
+        let fresh = json!({"url": "https://93.184.215.14/other",
+            "customHeaders": [{"name": "X-Api-Key", "value": "***"}]});
+        let err = validate(&[fresh], &first, &allow)
+            .await
+            .expect_err("nothing to keep");
+        assert!(matches!(err, CoreError::Invalid(m) if m.contains("customHeaders")));
     }
 }

@@ -54,10 +54,19 @@ async fn commit(
 ) -> Result<(), crate::CoreError> {
     let mut outbox = Vec::new();
     for (message, _) in &messages {
-        let names: &[&str] = if message.from_me { &["message.any"] } else { &["message", "message.any"] };
-        let payload = serde_json::to_value(message).map_err(|e| crate::CoreError::Internal(e.to_string()))?;
+        let names: &[&str] = if message.from_me {
+            &["message.any"]
+        } else {
+            &["message", "message.any"]
+        };
+        let payload =
+            serde_json::to_value(message).map_err(|e| crate::CoreError::Internal(e.to_string()))?;
         for name in names {
-            outbox.extend(events.prepare(instance, name, payload.clone(), Some(message.chat_id())).await?);
+            outbox.extend(
+                events
+                    .prepare(instance, name, payload.clone(), Some(message.chat_id()))
+                    .await?,
+            );
         }
     }
     let rows: Vec<NewMessage> = messages.into_iter().map(|(_, row)| row).collect();

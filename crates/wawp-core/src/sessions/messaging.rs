@@ -44,7 +44,10 @@ impl SessionManager {
         };
         let payload =
             serde_json::to_value(&message).map_err(|e| CoreError::Internal(e.to_string()))?;
-        let event = self.events.prepare(id.as_str(), "message.any", payload, Some(chat)).await?;
+        let event = self
+            .events
+            .prepare(id.as_str(), "message.any", payload, Some(chat))
+            .await?;
         self.store.save_messages(&[row], event.as_slice()).await?;
         self.events.committed(id.as_str());
         Ok(message)

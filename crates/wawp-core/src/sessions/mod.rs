@@ -71,6 +71,9 @@ impl SessionManager {
         tenant: &Tenant,
         config: SessionConfig,
     ) -> Result<SessionView, CoreError> {
+        let mut config = config;
+        // Webhooks are checked (scheme, SSRF guard, retry policy) before anything is created.
+        config.webhooks = self.events.validate_webhooks(&config.webhooks).await?;
         let config_json =
             serde_json::to_string(&config).map_err(|e| CoreError::Internal(e.to_string()))?;
         let mut attempts = 0;
@@ -169,6 +172,7 @@ impl SessionManager {
             None => {
                 self.engine.erase(id.as_str())?;
                 self.store.set_instance_me(id.as_str(), None).await?;
+                self.events.invalidate(id.as_str());
             }
         }
         self.start(id).await
@@ -354,11 +358,14 @@ impl SessionManager {
 }
 
 fn view(row: &InstanceRow, state: &SessionState) -> SessionView {
+    let mut config: SessionConfig = serde_json::from_str(&row.config).unwrap_or_default();
+    // Webhook secrets and header values are never shown again.
+    config.webhooks = crate::events::webhook::redact_all(&config.webhooks);
     SessionView {
         instance_id: row.id.clone(),
         name: row.name.clone(),
         status: state.status,
-        config: serde_json::from_str(&row.config).unwrap_or_default(),
+        config,
         me: state.me.clone(),
     }
 }

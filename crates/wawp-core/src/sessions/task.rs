@@ -209,18 +209,18 @@ impl SessionTask {
 
     /// Raises the stored ack of our messages and records a `message.ack` event for each that changed.
     async fn on_receipt(&self, chat: &str, ids: &[String], ack: wawp_engine::Ack) {
-        let changed = self
-            .store
-            .raise_message_ack(self.id.as_str(), ids, ack as i64, |row| {
-                match serde_json::from_str::<crate::model::Message>(&row.payload) {
-                    Ok(mut m) => {
-                        m.set_ack(ack);
-                        serde_json::to_string(&m).unwrap_or_else(|_| row.payload.clone())
+        let changed =
+            self.store
+                .raise_message_ack(self.id.as_str(), ids, ack as i64, |row| {
+                    match serde_json::from_str::<crate::model::Message>(&row.payload) {
+                        Ok(mut m) => {
+                            m.set_ack(ack);
+                            serde_json::to_string(&m).unwrap_or_else(|_| row.payload.clone())
+                        }
+                        Err(_) => row.payload.clone(),
                     }
-                    Err(_) => row.payload.clone(),
-                }
-            })
-            .await;
+                })
+                .await;
         let rows = match changed {
             Ok(rows) => rows,
             Err(e) => {
@@ -232,7 +232,11 @@ impl SessionTask {
             let payload = serde_json::json!({
                 "id": row.id, "ack": ack as i32, "ackName": ack.name(), "chatId": row.chat_id,
             });
-            if let Err(e) = self.events.emit(self.id.as_str(), "message.ack", payload, Some(chat)).await {
+            if let Err(e) = self
+                .events
+                .emit(self.id.as_str(), "message.ack", payload, Some(chat))
+                .await
+            {
                 tracing::error!(instance = %self.id, error = %e, "cannot record message.ack");
             }
         }
@@ -323,7 +327,10 @@ pub(crate) async fn emit_statuses(
             _ => continue,
         };
         let payload = serde_json::json!({ "name": name, "status": status.as_str() });
-        if let Err(e) = events.emit(id.as_str(), "session.status", payload, None).await {
+        if let Err(e) = events
+            .emit(id.as_str(), "session.status", payload, None)
+            .await
+        {
             tracing::error!(instance = %id, error = %e, "cannot record session.status");
         }
     }

@@ -5,6 +5,11 @@ use wawp_store::{FailedAttempt, MessageRow, NewDelivery, NewEvent, NewMessage, S
 
 use super::{Backend, backends, instance, token, unique};
 
+/// Claims are global (the dispatcher serves every instance) and the PostgreSQL leg shares one
+/// database between tests: these tests run one at a time and delete their instance (and so its
+/// events and deliveries) when done.
+static CLAIMS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 async fn an_instance(store: &Store) -> String {
     let owner = token(None);
     store.insert_token(&owner).await.expect("token");
@@ -25,7 +30,10 @@ fn event(instance_id: &str, chat: Option<&str>, hooks: &[&str], created_at: i64)
         message_id: None,
         deliveries: hooks
             .iter()
-            .map(|h| NewDelivery { webhook_id: h.to_string(), url: format!("http://127.0.0.1:9/{h}") })
+            .map(|h| NewDelivery {
+                webhook_id: h.to_string(),
+                url: format!("http://127.0.0.1:9/{h}"),
+            })
             .collect(),
     }
 }
@@ -43,16 +51,31 @@ async fn claim(store: &Store, now: i64) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn deliveries_keep_their_order_per_webhook_and_chat() {
-    for Backend { store, .. } in backends("deliveries_keep_their_order_per_webhook_and_chat").await {
+    let _serial = CLAIMS.lock().await;
+    for Backend { store, .. } in backends("deliveries_keep_their_order_per_webhook_and_chat").await
+    {
         let b = store.backend();
         let inst = an_instance(&store).await;
         let now = wawp_now();
         let a1 = event(&inst, Some("a@c.us"), &["h1", "h2"], now);
         let a2 = event(&inst, Some("a@c.us"), &["h1", "h2"], now);
         let b1 = event(&inst, Some("b@c.us"), &["h1"], now);
-        assert_eq!(store.record_events(&[a1.clone(), a2.clone(), b1.clone()]).await.expect("record"), 3);
+        assert_eq!(
+            store
+                .record_events(&[a1.clone(), a2.clone(), b1.clone()])
+                .await
+                .expect("record"),
+            3
+        );
         // Recording the same event again changes nothing.
-        assert_eq!(store.record_events(std::slice::from_ref(&a1)).await.expect("again"), 0, "{b}");
+        assert_eq!(
+            store
+                .record_events(std::slice::from_ref(&a1))
+                .await
+                .expect("again"),
+            0,
+            "{b}"
+        );
 
         // First in line: a1 for both webhooks, b1; a2 waits behind a1.
         let mut first = claim(&store, now).await;
@@ -78,64 +101,161 @@ async fn deliveries_keep_their_order_per_webhook_and_chat() {
         store
             .mark_failed(
                 id_of(&a1.event_id, "h1"),
-                &FailedAttempt { status_code: Some(500), error: "HTTP 500", latency_ms: 3, retry_at: Some(now + 1000) },
+                &FailedAttempt {
+                    status_code: Some(500),
+                    error: "HTTP 500",
+                    latency_ms: 3,
+                    retry_at: Some(now + 1000),
+                },
             )
             .await
             .expect("fail");
-        store.mark_delivered(id_of(&a1.event_id, "h2"), 200, 4).await.expect("delivered");
-        assert_eq!(claim(&store, now).await, vec![(a2.event_id.clone(), "h2".to_string())], "{b}");
+        store
+            .mark_delivered(id_of(&a1.event_id, "h2"), 200, 4)
+            .await
+            .expect("delivered");
+        assert_eq!(
+            claim(&store, now).await,
+            vec![(a2.event_id.clone(), "h2".to_string())],
+            "{b}"
+        );
         // Once the retry is due, a1 comes back for h1 (a2 still waits behind it).
-        assert_eq!(claim(&store, now + 1000).await, vec![(a1.event_id.clone(), "h1".to_string())], "{b}");
+        assert_eq!(
+            claim(&store, now + 1000).await,
+            vec![(a1.event_id.clone(), "h1".to_string())],
+            "{b}"
+        );
         // a1 dies for h1: a2 is next.
         store
             .mark_failed(
                 id_of(&a1.event_id, "h1"),
-                &FailedAttempt { status_code: None, error: "connect", latency_ms: 1, retry_at: None },
+                &FailedAttempt {
+                    status_code: None,
+                    error: "connect",
+                    latency_ms: 1,
+                    retry_at: None,
+                },
             )
             .await
             .expect("dead");
-        assert_eq!(claim(&store, now + 1000).await, vec![(a2.event_id.clone(), "h1".to_string())], "{b}");
+        assert_eq!(
+            claim(&store, now + 1000).await,
+            vec![(a2.event_id.clone(), "h1".to_string())],
+            "{b}"
+        );
 
-        let dead = store.list_deliveries(&inst, Some("dead"), 10).await.expect("dead");
+        let dead = store
+            .list_deliveries(&inst, Some("dead"), 10)
+            .await
+            .expect("dead");
         assert_eq!(dead.len(), 1, "{b}");
         assert_eq!(dead[0].event_id, a1.event_id, "{b}");
         assert_eq!(dead[0].attempts, 2, "{b}");
         assert_eq!(dead[0].last_error.as_deref(), Some("connect"), "{b}");
-        let delivered = store.list_deliveries(&inst, Some("delivered"), 10).await.expect("delivered");
+        let delivered = store
+            .list_deliveries(&inst, Some("delivered"), 10)
+            .await
+            .expect("delivered");
         assert_eq!(delivered.len(), 1, "{b}");
         assert_eq!(delivered[0].last_status_code, Some(200), "{b}");
         assert_eq!(delivered[0].last_latency_ms, Some(4), "{b}");
         assert!(delivered[0].delivered_at.is_some(), "{b}");
 
         // Replay: dead ones go back in line, attempts start over.
-        assert_eq!(store.requeue_dead_deliveries(&inst).await.expect("requeue"), 1, "{b}");
-        let again = store.list_deliveries(&inst, Some("pending"), 10).await.expect("pending");
-        assert!(again.iter().any(|r| r.event_id == a1.event_id && r.attempts == 0), "{b}");
+        assert_eq!(
+            store.requeue_dead_deliveries(&inst).await.expect("requeue"),
+            1,
+            "{b}"
+        );
+        let again = store
+            .list_deliveries(&inst, Some("pending"), 10)
+            .await
+            .expect("pending");
+        assert!(
+            again
+                .iter()
+                .any(|r| r.event_id == a1.event_id && r.attempts == 0),
+            "{b}"
+        );
         // Replaying chosen events re-sends delivered ones too.
-        assert_eq!(store.requeue_events(&inst, std::slice::from_ref(&a1.event_id)).await.expect("replay"), 1, "{b}");
-        assert_eq!(store.requeue_events(&inst, &["evt_unknown".to_string()]).await.expect("replay"), 0, "{b}");
+        assert_eq!(
+            store
+                .requeue_events(&inst, std::slice::from_ref(&a1.event_id))
+                .await
+                .expect("replay"),
+            1,
+            "{b}"
+        );
+        assert_eq!(
+            store
+                .requeue_events(&inst, &["evt_unknown".to_string()])
+                .await
+                .expect("replay"),
+            0,
+            "{b}"
+        );
+        assert!(store.delete_instance(&inst).await.expect("cleanup"), "{b}");
     }
 }
 
 #[tokio::test]
 async fn an_expired_claim_is_handed_out_again() {
+    let _serial = CLAIMS.lock().await;
     for Backend { store, .. } in backends("an_expired_claim_is_handed_out_again").await {
         let b = store.backend();
         let inst = an_instance(&store).await;
         let now = wawp_now();
         let ev = event(&inst, None, &["h"], now);
-        store.record_events(std::slice::from_ref(&ev)).await.expect("record");
-        let first = store.claim_due_deliveries(now, 5_000, 10).await.expect("claim");
+        store
+            .record_events(std::slice::from_ref(&ev))
+            .await
+            .expect("record");
+        let first = store
+            .claim_due_deliveries(now, 5_000, 10)
+            .await
+            .expect("claim");
         assert_eq!(first.len(), 1, "{b}");
         assert_eq!(first[0].envelope, ev.envelope, "{b}");
         assert_eq!(first[0].chat_key, "", "{b}");
-        assert!(store.claim_due_deliveries(now + 4_999, 5_000, 10).await.expect("claim").is_empty(), "{b}");
-        assert_eq!(store.claim_due_deliveries(now + 5_000, 5_000, 10).await.expect("claim").len(), 1, "{b}");
+        assert!(
+            store
+                .claim_due_deliveries(now + 4_999, 5_000, 10)
+                .await
+                .expect("claim")
+                .is_empty(),
+            "{b}"
+        );
+        // A restarted single dispatcher drops stale claims: due again at once.
+        assert_eq!(
+            store.release_delivery_leases().await.expect("release"),
+            1,
+            "{b}"
+        );
+        assert_eq!(
+            store
+                .claim_due_deliveries(now, 5_000, 10)
+                .await
+                .expect("claim")
+                .len(),
+            1,
+            "{b}"
+        );
+        assert_eq!(
+            store
+                .claim_due_deliveries(now + 5_000, 5_000, 10)
+                .await
+                .expect("claim")
+                .len(),
+            1,
+            "{b}"
+        );
+        assert!(store.delete_instance(&inst).await.expect("cleanup"), "{b}");
     }
 }
 
 #[tokio::test]
 async fn events_commit_with_their_messages_and_replays_keep_the_first_event() {
+    let _serial = CLAIMS.lock().await;
     for Backend { store, .. } in backends("events_commit_with_their_messages").await {
         let b = store.backend();
         let inst = an_instance(&store).await;
@@ -155,35 +275,90 @@ async fn events_commit_with_their_messages_and_replays_keep_the_first_event() {
         };
         let mut ev = event(&inst, Some("1@c.us"), &["h"], wawp_now());
         ev.message_id = Some(msg.row.id.clone());
-        assert_eq!(store.save_messages(std::slice::from_ref(&msg), std::slice::from_ref(&ev)).await.expect("save"), 1);
+        assert_eq!(
+            store
+                .save_messages(std::slice::from_ref(&msg), std::slice::from_ref(&ev))
+                .await
+                .expect("save"),
+            1
+        );
         let start = 0;
         let stored = store.events_after(&inst, start, 10).await.expect("events");
         assert_eq!(stored.len(), 1, "{b}");
         assert_eq!(stored[0].event_id, ev.event_id, "{b}");
-        assert_eq!(store.event_seq(&inst, &ev.event_id).await.expect("seq"), Some(stored[0].seq), "{b}");
-        assert_eq!(store.last_event_seq(&inst).await.expect("last"), stored[0].seq, "{b}");
+        assert_eq!(
+            store.event_seq(&inst, &ev.event_id).await.expect("seq"),
+            Some(stored[0].seq),
+            "{b}"
+        );
+        assert_eq!(
+            store.last_event_seq(&inst).await.expect("last"),
+            stored[0].seq,
+            "{b}"
+        );
 
         // The same message again (WhatsApp redelivers after a crash) with a freshly prepared event:
         // the message is known, so its new event is skipped.
         let mut replayed = event(&inst, Some("1@c.us"), &["h"], wawp_now());
         replayed.message_id = Some(msg.row.id.clone());
-        assert_eq!(store.save_messages(std::slice::from_ref(&msg), &[replayed]).await.expect("save again"), 0);
-        assert_eq!(store.events_after(&inst, 0, 10).await.expect("events").len(), 1, "{b}");
-        assert_eq!(store.list_deliveries(&inst, None, 10).await.expect("list").len(), 1, "{b}");
+        assert_eq!(
+            store
+                .save_messages(std::slice::from_ref(&msg), &[replayed])
+                .await
+                .expect("save again"),
+            0
+        );
+        assert_eq!(
+            store
+                .events_after(&inst, 0, 10)
+                .await
+                .expect("events")
+                .len(),
+            1,
+            "{b}"
+        );
+        assert_eq!(
+            store
+                .list_deliveries(&inst, None, 10)
+                .await
+                .expect("list")
+                .len(),
+            1,
+            "{b}"
+        );
 
         // An event for an unknown instance fails the whole transaction.
-        let other = MessageRow { id: unique("false_2@c.us"), ..msg.row.clone() };
+        let other = MessageRow {
+            id: unique("false_2@c.us"),
+            ..msg.row.clone()
+        };
         let orphan = event("NO_SUCH_INSTANCE", None, &["h"], wawp_now());
         let err = store
-            .save_messages(&[NewMessage { row: other.clone(), chat_name: None, unread: false }], &[orphan])
+            .save_messages(
+                &[NewMessage {
+                    row: other.clone(),
+                    chat_name: None,
+                    unread: false,
+                }],
+                &[orphan],
+            )
             .await;
         assert!(err.is_err(), "{b}");
-        assert!(store.get_message(&inst, &other.id).await.expect("get").is_none(), "{b}: rolled back");
+        assert!(
+            store
+                .get_message(&inst, &other.id)
+                .await
+                .expect("get")
+                .is_none(),
+            "{b}: rolled back"
+        );
+        assert!(store.delete_instance(&inst).await.expect("cleanup"), "{b}");
     }
 }
 
 #[tokio::test]
 async fn retention_purges_old_settled_events_only() {
+    let _serial = CLAIMS.lock().await;
     for Backend { store, .. } in backends("retention_purges_old_settled_events_only").await {
         let b = store.backend();
         let inst = an_instance(&store).await;
@@ -192,12 +367,23 @@ async fn retention_purges_old_settled_events_only() {
         let old_no_hooks = event(&inst, None, &[], 1_000);
         let fresh = event(&inst, None, &[], 9_000_000_000_000);
         store
-            .record_events(&[old_done.clone(), old_pending.clone(), old_no_hooks.clone(), fresh.clone()])
+            .record_events(&[
+                old_done.clone(),
+                old_pending.clone(),
+                old_no_hooks.clone(),
+                fresh.clone(),
+            ])
             .await
             .expect("record");
         let rows = store.list_deliveries(&inst, None, 10).await.expect("list");
-        let done = rows.iter().find(|r| r.event_id == old_done.event_id).expect("row");
-        store.mark_delivered(done.id, 204, 1).await.expect("delivered");
+        let done = rows
+            .iter()
+            .find(|r| r.event_id == old_done.event_id)
+            .expect("row");
+        store
+            .mark_delivered(done.id, 204, 1)
+            .await
+            .expect("delivered");
         store.purge_events(2_000).await.expect("purge");
         let left: Vec<String> = store
             .events_after(&inst, 0, 10)
@@ -206,11 +392,30 @@ async fn retention_purges_old_settled_events_only() {
             .into_iter()
             .map(|e| e.event_id)
             .collect();
-        assert_eq!(left, vec![old_pending.event_id.clone(), fresh.event_id.clone()], "{b}");
-        assert_eq!(store.list_deliveries(&inst, None, 10).await.expect("list").len(), 1, "{b}");
+        assert_eq!(
+            left,
+            vec![old_pending.event_id.clone(), fresh.event_id.clone()],
+            "{b}"
+        );
+        assert_eq!(
+            store
+                .list_deliveries(&inst, None, 10)
+                .await
+                .expect("list")
+                .len(),
+            1,
+            "{b}"
+        );
         // Deleting the instance deletes its events and deliveries.
         assert!(store.delete_instance(&inst).await.expect("delete"), "{b}");
-        assert!(store.events_after(&inst, 0, 10).await.expect("events").is_empty(), "{b}");
+        assert!(
+            store
+                .events_after(&inst, 0, 10)
+                .await
+                .expect("events")
+                .is_empty(),
+            "{b}"
+        );
     }
 }
 

@@ -64,7 +64,9 @@ pub async fn event_stream(
             _ => Err(ApiError::invalid("events", "events must be event names")),
         })
         .collect::<Result<_, _>>()?;
-    let filter = (!names.iter().any(|n| n == "*")).then_some(names).filter(|n| !n.is_empty());
+    let filter = (!names.iter().any(|n| n == "*"))
+        .then_some(names)
+        .filter(|n| !n.is_empty());
     let last = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
@@ -76,7 +78,14 @@ pub async fn event_stream(
     // Subscribe before reading the resume point, so no commit falls between the two.
     let live = events.subscribe();
     let seq = events.resume_point(&instance, last.as_deref()).await?;
-    let cursor = Cursor { events, instance: Arc::from(instance), seq, filter, buffer: VecDeque::new(), live };
+    let cursor = Cursor {
+        events,
+        instance: Arc::from(instance),
+        seq,
+        filter,
+        buffer: VecDeque::new(),
+        live,
+    };
     let stream = futures::stream::unfold(cursor, |mut c| async move {
         let event = c.next().await?;
         Some((Ok(event), c))
@@ -95,17 +104,24 @@ struct Cursor {
 }
 
 impl Cursor {
-    /// The next event to send; `None` ends the stream (the server is shutting down, or the store
-    /// failed).
+    /// The next event to send; `None` ends the stream (the server is shutting down:
+    /// `Events::close_streams`, or the store failed).
     async fn next(&mut self) -> Option<Event> {
         loop {
+            if self.events.streams_are_closed() {
+                return None;
+            }
             while let Some(row) = self.buffer.pop_front() {
                 self.seq = row.seq;
                 if self.filter.as_ref().is_none_or(|f| f.contains(&row.name)) {
                     return Some(Event::default().id(row.event_id).data(row.envelope));
                 }
             }
-            match self.events.events_after(&self.instance, self.seq, PAGE).await {
+            match self
+                .events
+                .events_after(&self.instance, self.seq, PAGE)
+                .await
+            {
                 Ok(rows) if !rows.is_empty() => {
                     self.buffer.extend(rows);
                     continue;
@@ -128,6 +144,7 @@ impl Cursor {
         loop {
             tokio::select! {
                 () = &mut deadline => return Some(()),
+                () = self.events.streams_closed() => return None,
                 got = self.live.recv() => match got {
                     Ok(id) if *id == *self.instance => return Some(()),
                     Ok(_) => {}

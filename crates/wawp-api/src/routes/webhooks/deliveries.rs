@@ -89,9 +89,18 @@ pub async fn list_deliveries(
     if let Some(s) = &status
         && !matches!(s.as_str(), "pending" | "delivered" | "dead")
     {
-        return Err(ApiError::invalid("status", "status must be pending, delivered or dead"));
+        return Err(ApiError::invalid(
+            "status",
+            "status must be pending, delivered or dead",
+        ));
     }
     let limit = i64::from(p.limit.unwrap_or(100).clamp(1, 1000));
-    let rows = state.core.events().deliveries(session.id.as_str(), status.as_deref(), limit).await?;
-    Ok(Reply(DeliveryList { deliveries: rows.into_iter().map(Delivery::from).collect() }))
+    let rows = state
+        .core
+        .events()
+        .deliveries(session.id.as_str(), status.as_deref(), limit)
+        .await?;
+    Ok(Reply(DeliveryList {
+        deliveries: rows.into_iter().map(Delivery::from).collect(),
+    }))
 }

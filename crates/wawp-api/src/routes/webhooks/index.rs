@@ -10,13 +10,13 @@ use crate::openapi::{CommonErrors, InstanceQuery};
 use crate::reply::Reply;
 use crate::state::AppState;
 
-/// An instance's webhooks. Secrets are never shown: a webhook with one has `"secret": "***"`
-/// (send `"***"` back to keep it).
+/// An instance's webhooks. Secrets and custom header values are never shown: they read `"***"`
+/// (send `"***"` back to keep the current value).
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({"webhooks": [{"id": "wh_1f2e3d4c5b6a7988", "url": "https://example.com/hook",
     "events": ["message", "session.status"], "secret": "***",
     "retries": {"attempts": 5, "delaySeconds": 5, "policy": "constant"},
-    "customHeaders": [{"name": "X-Api-Key", "value": "…"}]}]}))]
+    "customHeaders": [{"name": "X-Api-Key", "value": "***"}]}]}))]
 pub struct WebhookList {
     #[schema(value_type = Vec<Object>)]
     pub webhooks: Vec<Value>,
@@ -41,11 +41,14 @@ impl Required for ReplaceWebhooksParams {
 
 /// List webhooks
 ///
-/// The instance's webhooks (secrets hidden). A wawp extension: the Wawp documents configure
-/// webhooks in their dashboard.
+/// The instance's webhooks (secrets and header values hidden). A wawp extension: the Wawp
+/// documents configure webhooks in their dashboard.
 #[utoipa::path(get, path = "/v2/webhooks", tag = "Webhooks", operation_id = "list_webhooks",
     params(InstanceQuery), responses((status = 200, description = "Webhooks", body = WebhookList), CommonErrors))]
-pub async fn list_webhooks(State(state): State<AppState>, session: SessionRef) -> ApiResult<Reply<WebhookList>> {
+pub async fn list_webhooks(
+    State(state): State<AppState>,
+    session: SessionRef,
+) -> ApiResult<Reply<WebhookList>> {
     let webhooks = state.core.events().webhooks(session.id.as_str()).await?;
     Ok(Reply(WebhookList { webhooks }))
 }
@@ -63,6 +66,10 @@ pub async fn replace_webhooks(
     Params(p): Params<ReplaceWebhooksParams>,
 ) -> ApiResult<Reply<WebhookList>> {
     let given = list_param("webhooks", p.webhooks)?;
-    let webhooks = state.core.events().set_webhooks(session.id.as_str(), &given).await?;
+    let webhooks = state
+        .core
+        .events()
+        .set_webhooks(session.id.as_str(), &given)
+        .await?;
     Ok(Reply(WebhookList { webhooks }))
 }

@@ -47,6 +47,9 @@ pub(crate) fn list_param(name: &str, value: Value) -> Result<Vec<Value>, ApiErro
             .filter(|s| !s.is_empty())
             .map(|s| Value::String(s.to_string()))
             .collect()),
-        other => Err(ApiError::invalid(name, format!("{name} must be a list, not {other}"))),
+        other => Err(ApiError::invalid(
+            name,
+            format!("{name} must be a list, not {other}"),
+        )),
     }
 }

@@ -49,13 +49,26 @@ pub async fn replay_events(
         .into_iter()
         .map(|v| match v {
             Value::String(s) => Ok(s),
-            _ => Err(ApiError::invalid("eventIds", "eventIds must be event id strings")),
+            _ => Err(ApiError::invalid(
+                "eventIds",
+                "eventIds must be event id strings",
+            )),
         })
         .collect::<Result<_, _>>()?;
     let dead = p.dead.unwrap_or(false);
     if ids.is_empty() && !dead {
-        return Err(ApiError::invalid("eventIds", "give eventIds, or dead=true to replay the dead letters"));
+        return Err(ApiError::invalid(
+            "eventIds",
+            "give eventIds, or dead=true to replay the dead letters",
+        ));
     }
-    let queued = state.core.events().replay(session.id.as_str(), &ids, dead).await?;
-    Ok(Reply(ReplayResult { success: true, queued }))
+    let queued = state
+        .core
+        .events()
+        .replay(session.id.as_str(), &ids, dead)
+        .await?;
+    Ok(Reply(ReplayResult {
+        success: true,
+        queued,
+    }))
 }

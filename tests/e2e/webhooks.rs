@@ -1,0 +1,420 @@
+//! Webhooks and the event stream, end to end: a virtual phone writes to a linked instance, and a
+//! real receiver on loopback (a small HTTP/1.1 server recording what it gets) checks envelopes,
+//! retries, signatures, ordering across an outage, and URL validation.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::support::{Resp, TestEnv, eventually};
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+/// One request the receiver got.
+#[derive(Clone, Debug)]
+struct Received {
+    headers: HashMap<String, String>,
+    body: Value,
+    raw: Vec<u8>,
+}
+
+/// A webhook receiver: records every request and answers the scripted statuses, then 200.
+#[derive(Clone, Default)]
+struct Receiver {
+    got: Arc<Mutex<Vec<Received>>>,
+    script: Arc<Mutex<VecDeque<u16>>>,
+}
+
+impl Receiver {
+    async fn start(listener: TcpListener, script: &[u16]) -> Receiver {
+        let rx = Receiver::default();
+        rx.script.lock().expect("script").extend(script);
+        let this = rx.clone();
+        tokio::spawn(async move {
+            while let Ok((conn, _)) = listener.accept().await {
+                tokio::spawn(this.clone().serve(conn));
+            }
+        });
+        rx
+    }
+
+    async fn serve(self, conn: TcpStream) {
+        let mut conn = BufReader::new(conn);
+        loop {
+            let mut line = String::new();
+            if conn.read_line(&mut line).await.unwrap_or(0) == 0 {
+                return;
+            }
+            let mut headers = HashMap::new();
+            loop {
+                line.clear();
+                if conn.read_line(&mut line).await.unwrap_or(0) == 0 {
+                    return;
+                }
+                let l = line.trim_end();
+                if l.is_empty() {
+                    break;
+                }
+                if let Some((k, v)) = l.split_once(':') {
+                    headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
+                }
+            }
+            let len: usize = headers
+                .get("content-length")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            let mut raw = vec![0; len];
+            if conn.read_exact(&mut raw).await.is_err() {
+                return;
+            }
+            let body = serde_json::from_slice(&raw).unwrap_or(Value::Null);
+            let status = self
+                .script
+                .lock()
+                .expect("script")
+                .pop_front()
+                .unwrap_or(200);
+            self.got
+                .lock()
+                .expect("got")
+                .push(Received { headers, body, raw });
+            let answer = format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\n\r\n");
+            if conn.get_mut().write_all(answer.as_bytes()).await.is_err() {
+                return;
+            }
+        }
+    }
+
+    fn requests(&self) -> Vec<Received> {
+        self.got.lock().expect("got").clone()
+    }
+
+    /// The requests carrying event `name`.
+    fn of(&self, name: &str) -> Vec<Received> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.body["event"] == name)
+            .collect()
+    }
+}
+
+async fn loopback() -> (TcpListener, SocketAddr) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    (listener, addr)
+}
+
+/// `PUT /v2/webhooks` with a JSON body.
+async fn put_webhooks(env: &TestEnv, instance: &str, webhooks: Value) -> Resp {
+    let res = env
+        .http
+        .put(format!("{}/v2/webhooks", env.wawp.base))
+        .bearer_auth(&env.token)
+        .json(&json!({"instance_id": instance, "webhooks": webhooks}))
+        .send()
+        .await
+        .expect("request sent");
+    Resp::read(res).await
+}
+
+#[tokio::test]
+async fn two_failures_then_success_is_three_signed_attempts_and_one_delivery() {
+    let env = TestEnv::start().await;
+    let me = env.phone("12015550301", "Wendy").await;
+    let ann = env.phone("12015550302", "Ann").await;
+    let id = env.linked_instance(&me).await;
+    let (listener, addr) = loopback().await;
+    let rx = Receiver::start(listener, &[500, 500]).await;
+    let res = put_webhooks(
+        &env,
+        &id,
+        json!([{"url": format!("http://{addr}/hook"), "events": ["message"],
+        "secret": SECRET, "retries": {"attempts": 3, "delaySeconds": 0, "policy": "constant"},
+        "customHeaders": [{"name": "X-Api-Key", "value": "k1"}]}]),
+    )
+    .await;
+    res.assert_status(200);
+    assert_eq!(
+        res.json["webhooks"][0]["secret"], "***",
+        "secrets are never shown"
+    );
+
+    env.fakewa
+        .send_text(&ann, &me, "hello wendy")
+        .await
+        .expect("ann sends");
+    let got = eventually("three attempts", || async {
+        let got = rx.of("message");
+        (got.len() >= 3).then_some(got)
+    })
+    .await;
+    let event_id = got[0].body["id"].as_str().expect("event id").to_string();
+    assert!(event_id.starts_with("evt_"));
+    for r in &got {
+        assert_eq!(r.body["id"], event_id.as_str(), "one event, retried");
+        assert_eq!(r.body["session"], id.as_str());
+        assert_eq!(r.body["engine"], "WAWP");
+        assert_eq!(r.body["payload"]["body"], "hello wendy");
+        assert_eq!(r.body["payload"]["fromMe"], false);
+        assert_eq!(r.headers.get("x-api-key").map(String::as_str), Some("k1"));
+        assert!(
+            r.headers
+                .get("user-agent")
+                .is_some_and(|ua| ua.starts_with("wawp/"))
+        );
+        let ts: i64 = r
+            .headers
+            .get("webhook-timestamp")
+            .and_then(|t| t.parse().ok())
+            .expect("timestamp");
+        let sig = r.headers.get("webhook-signature").expect("signed");
+        assert!(
+            wawp_core::events::signing::verify(SECRET, &event_id, ts, &r.raw, sig),
+            "signature verifies"
+        );
+    }
+    let delivery = eventually("the delivery to settle", || async {
+        let res = env
+            .call("GET", "/v2/webhooks/deliveries", &[("instance_id", &id)])
+            .await;
+        res.json["deliveries"].as_array().and_then(|d| {
+            d.iter()
+                .find(|d| d["eventId"] == event_id.as_str() && d["status"] == "delivered")
+                .cloned()
+        })
+    })
+    .await;
+    assert_eq!(delivery["attempts"], 3);
+    assert_eq!(delivery["lastStatusCode"], 200);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(rx.of("message").len(), 3, "no attempt after success");
+}
+
+#[tokio::test]
+async fn a_receiver_down_then_up_gets_everything_in_order_per_chat() {
+    let env = TestEnv::start().await;
+    let me = env.phone("12015550311", "Wendy").await;
+    let ann = env.phone("12015550312", "Ann").await;
+    let bob = env.phone("12015550313", "Bob").await;
+    let id = env.linked_instance(&me).await;
+    // The receiver's port, closed for now: connections are refused.
+    let (listener, addr) = loopback().await;
+    drop(listener);
+    put_webhooks(
+        &env,
+        &id,
+        json!([{"url": format!("http://{addr}/hook"), "events": ["message"],
+        "retries": {"attempts": 30, "delaySeconds": 1}}]),
+    )
+    .await
+    .assert_status(200);
+
+    let mut sent: Vec<(String, String)> = Vec::new();
+    for i in 0..4 {
+        for phone in [&ann, &bob] {
+            let text = format!("{phone} #{i}");
+            env.fakewa
+                .send_text(phone, &me, &text)
+                .await
+                .expect("sends");
+            sent.push((format!("{phone}@c.us"), text));
+        }
+    }
+    // Wait until wawp has tried (and failed) at least once, then bring the receiver up.
+    eventually("a failed attempt", || async {
+        let res = env
+            .call("GET", "/v2/webhooks/deliveries", &[("instance_id", &id)])
+            .await;
+        res.json["deliveries"].as_array().and_then(|d| {
+            d.iter()
+                .find(|d| d["attempts"].as_i64() >= Some(1))
+                .map(|_| ())
+        })
+    })
+    .await;
+    let rx = Receiver::start(TcpListener::bind(addr).await.expect("rebind"), &[]).await;
+    let got = eventually("every message", || async {
+        let got = rx.of("message");
+        (got.len() >= sent.len()).then_some(got)
+    })
+    .await;
+    for chat in [format!("{ann}@c.us"), format!("{bob}@c.us")] {
+        let expected: Vec<&str> = sent
+            .iter()
+            .filter(|(c, _)| *c == chat)
+            .map(|(_, t)| t.as_str())
+            .collect();
+        let order: Vec<&str> = got
+            .iter()
+            .filter(|r| r.body["payload"]["from"] == chat.as_str())
+            .filter_map(|r| r.body["payload"]["body"].as_str())
+            .collect();
+        assert_eq!(order, expected, "in order for {chat}");
+    }
+}
+
+#[tokio::test]
+async fn bad_webhook_urls_are_refused_with_invalid_param() {
+    let env = TestEnv::start().await;
+    let id = env.create_instance().await;
+    for bad in [
+        json!([{"url": "ftp://example.com/hook"}]),
+        json!([{"url": "not a url"}]),
+        json!([{"url": "http://169.254.169.254/latest/meta-data"}]),
+        json!([{"url": "http://10.0.0.1/hook"}]),
+        json!([{"url": "http://[::1]/hook"}]),
+        json!([{"url": "http://127.0.0.1:9/hook", "events": ["no.such.event"]}]),
+        json!([{"url": "http://127.0.0.1:9/hook", "retries": {"policy": "sometimes"}}]),
+    ] {
+        let res = put_webhooks(&env, &id, bad.clone()).await;
+        assert_eq!(res.status, 400, "{bad}: {}", res.text);
+        assert_eq!(res.json["code"], "invalid_param", "{bad}: {}", res.text);
+    }
+    let listed = env
+        .call("GET", "/v2/webhooks", &[("instance_id", &id)])
+        .await;
+    listed.assert_status(200);
+    assert_eq!(listed.json["webhooks"], json!([]), "nothing was stored");
+
+    // A good one is stored, shown without its secret, and `"***"` keeps it on the next PUT.
+    let hook = json!({"url": "http://127.0.0.1:9/hook", "events": ["message", "session.status"], "secret": "s3cret"});
+    put_webhooks(&env, &id, json!([hook]))
+        .await
+        .assert_status(200);
+    let listed = env
+        .call("GET", "/v2/webhooks", &[("instance_id", &id)])
+        .await;
+    assert_eq!(listed.json["webhooks"][0]["secret"], "***");
+    assert!(!listed.text.contains("s3cret"));
+    put_webhooks(&env, &id, listed.json["webhooks"].clone())
+        .await
+        .assert_status(200);
+    let missing = env
+        .call("PUT", "/v2/webhooks", &[("instance_id", &id)])
+        .await;
+    missing.assert_error(400, "missing_param");
+    let replay = env
+        .call("POST", "/v2/webhooks/replay", &[("instance_id", &id)])
+        .await;
+    replay.assert_error(400, "invalid_param");
+}
+
+#[tokio::test]
+async fn the_event_stream_sends_new_events_and_resumes_after_last_event_id() {
+    let mut env = TestEnv::start().await;
+    let me = env.phone("12015550321", "Wendy").await;
+    let ann = env.phone("12015550322", "Ann").await;
+    let id = env.linked_instance(&me).await;
+
+    let first = read_stream(&env, &id, None, "one", 1).await;
+    assert_eq!(first.len(), 1);
+    let (first_id, first_event) = &first[0];
+    assert_eq!(first_event["event"], "message");
+    assert_eq!(first_event["payload"]["body"], "one");
+    // Two more while nobody listens; resuming after the first gets exactly those.
+    env.fakewa.send_text(&ann, &me, "two").await.expect("sends");
+    env.fakewa
+        .send_text(&ann, &me, "three")
+        .await
+        .expect("sends");
+    eventually("both stored", || async {
+        let res = env
+            .call(
+                "GET",
+                "/v2/chats/messages",
+                &[("instance_id", &id), ("chatId", &format!("{ann}@c.us"))],
+            )
+            .await;
+        (res.json.as_array().map_or(0, Vec::len) >= 3).then_some(())
+    })
+    .await;
+    let resumed = read_stream(&env, &id, Some(first_id.as_str()), "", 2).await;
+    let bodies: Vec<&Value> = resumed.iter().map(|(_, e)| &e["payload"]["body"]).collect();
+    assert_eq!(bodies, [&json!("two"), &json!("three")]);
+
+    // An open stream does not hold up a graceful stop: it ends when the server stops.
+    let mut open = env
+        .http
+        .get(format!("{}/v2/events", env.wawp.base))
+        .query(&[
+            ("instance_id", id.as_str()),
+            ("access_token", env.token.as_str()),
+        ])
+        .send()
+        .await
+        .expect("stream opens");
+    assert_eq!(open.status(), 200);
+    tokio::time::timeout(crate::support::DEADLINE, env.restart_wawp())
+        .await
+        .expect("wawp stops while a stream is open");
+    let ended = tokio::time::timeout(crate::support::DEADLINE, async {
+        while let Ok(Some(_)) = open.chunk().await {}
+    })
+    .await;
+    assert!(ended.is_ok(), "the stream ended with the server");
+
+    async fn read_stream(
+        env: &TestEnv,
+        id: &str,
+        last: Option<&str>,
+        send: &str,
+        want: usize,
+    ) -> Vec<(String, Value)> {
+        let mut req = env
+            .http
+            .get(format!("{}/v2/events", env.wawp.base))
+            .query(&[
+                ("instance_id", id),
+                ("access_token", env.token.as_str()),
+                ("events", "message"),
+            ]);
+        if let Some(last) = last {
+            req = req.header("Last-Event-ID", last);
+        }
+        let mut res = req.send().await.expect("stream opens");
+        assert_eq!(res.status(), 200);
+        assert!(
+            res.headers()["content-type"]
+                .to_str()
+                .is_ok_and(|t| t.starts_with("text/event-stream"))
+        );
+        if !send.is_empty() {
+            env.fakewa
+                .send_text("12015550322", "12015550321", send)
+                .await
+                .expect("sends");
+        }
+        let mut text = String::new();
+        let mut events = Vec::new();
+        let deadline = tokio::time::Instant::now() + crate::support::DEADLINE;
+        while events.len() < want {
+            let chunk = tokio::time::timeout_at(deadline, res.chunk())
+                .await
+                .expect("an event in time");
+            let Some(chunk) = chunk.expect("stream readable") else {
+                break;
+            };
+            text.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(end) = text.find("\n\n") {
+                let block: String = text.drain(..end + 2).collect();
+                let id = block
+                    .lines()
+                    .find_map(|l| l.strip_prefix("id:"))
+                    .map(|s| s.trim().to_string());
+                let data = block
+                    .lines()
+                    .find_map(|l| l.strip_prefix("data:"))
+                    .map(str::trim);
+                if let (Some(id), Some(data)) = (id, data) {
+                    events.push((id, serde_json::from_str(data).expect("envelope json")));
+                }
+            }
+        }
+        events
+    }
+}
