@@ -418,3 +418,110 @@ async fn the_event_stream_sends_new_events_and_resumes_after_last_event_id() {
         events
     }
 }
+
+/// Webhooks given in `config` at `/v2/session/create` hear the session's life: every status change
+/// as `session.status`, then `message` (incoming) and `message.any` (ours too), each envelope
+/// carrying `me` and the instance's `metadata`.
+#[tokio::test]
+async fn webhooks_set_at_create_hear_status_changes_and_messages() {
+    let env = TestEnv::start().await;
+    let (listener, addr) = loopback().await;
+    let receiver = Receiver::start(listener, &[]).await;
+    let phone = env.phone("12015550331", "Olga").await;
+    let contact = env.phone("12015550342", "Pete").await;
+
+    let config = json!({
+        "webhooks": [{"url": format!("http://{addr}/hook"), "events": ["*"]}],
+        "metadata": {"user.id": "42"},
+    });
+    let res = env
+        .http
+        .post(format!("{}/v2/session/create", env.wawp.base))
+        .bearer_auth(&env.token)
+        .json(&json!({ "config": config }))
+        .send()
+        .await
+        .expect("request sent");
+    let res = Resp::read(res).await;
+    res.assert_status(201);
+    let id = res.json["instance_id"]
+        .as_str()
+        .expect("instance_id")
+        .to_string();
+
+    env.wait_status(&id, "SCAN_QR_CODE").await;
+    let qr = env.qr_value(&id).await;
+    env.fakewa.scan_qr(&phone, &qr).await.expect("scan");
+    env.wait_status(&id, "WORKING").await;
+
+    let statuses = eventually("session.status up to WORKING", || async {
+        let got: Vec<String> = receiver
+            .of("session.status")
+            .iter()
+            .filter_map(|r| r.body["payload"]["status"].as_str().map(str::to_string))
+            .collect();
+        got.contains(&"WORKING".to_string()).then_some(got)
+    })
+    .await;
+    let scan = statuses
+        .iter()
+        .position(|s| s == "SCAN_QR_CODE")
+        .expect("SCAN_QR_CODE announced");
+    let working = statuses
+        .iter()
+        .position(|s| s == "WORKING")
+        .expect("WORKING announced");
+    assert!(scan < working, "in order: {statuses:?}");
+    let last = receiver.of("session.status").pop().expect("one");
+    assert_eq!(last.body["session"], id.as_str());
+    assert_eq!(last.body["engine"], "WAWP");
+    assert_eq!(last.body["metadata"]["user.id"], "42");
+    assert_eq!(last.body["me"]["id"], "12015550331@c.us", "{}", last.body);
+    assert!(
+        last.body["id"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("evt_"))
+    );
+
+    env.fakewa
+        .send_text(&contact, &phone, "hi Olga")
+        .await
+        .expect("send");
+    let inbound = eventually("message", || async {
+        receiver
+            .of("message")
+            .into_iter()
+            .find(|r| r.body["payload"]["body"] == "hi Olga")
+    })
+    .await;
+    assert_eq!(inbound.body["payload"]["from"], "12015550342@c.us");
+    assert_eq!(inbound.body["payload"]["fromMe"], false);
+
+    let sent = env
+        .call(
+            "POST",
+            "/v2/send/text",
+            &[
+                ("instance_id", &id),
+                ("chatId", "12015550342@c.us"),
+                ("message", "hi Pete"),
+            ],
+        )
+        .await;
+    sent.assert_status(200);
+    let sent_id = sent.json["id"].as_str().expect("id").to_string();
+    eventually("message.any for our own message", || async {
+        receiver
+            .of("message.any")
+            .into_iter()
+            .find(|r| r.body["payload"]["id"] == sent_id.as_str())
+    })
+    .await;
+    assert!(
+        receiver
+            .of("message")
+            .iter()
+            .all(|r| r.body["payload"]["fromMe"] == false),
+        "`message` is incoming only"
+    );
+}
