@@ -294,3 +294,286 @@ async fn bad_sends_are_refused_with_documented_errors() {
         .await;
     res.assert_error(422, "session_unexpected_status");
 }
+
+/// The message `id` of chat `chat` as session `id` stores it, once `pred` holds for it.
+async fn wait_stored(
+    env: &TestEnv,
+    id: &str,
+    chat: &str,
+    what: &str,
+    pred: impl Fn(&Value) -> bool,
+) -> Value {
+    eventually(what, || async {
+        let res = env
+            .call(
+                "GET",
+                "/v2/chats/messages",
+                &[("instance_id", id), ("chatId", chat)],
+            )
+            .await;
+        res.json.as_array()?.iter().find(|m| pred(m)).cloned()
+    })
+    .await
+}
+
+#[tokio::test]
+async fn locations_contacts_and_polls_arrive_with_their_fields() {
+    let env = TestEnv::start().await;
+    let pa = env.phone("12015550411", "Ada").await;
+    let pb = env.phone("12015550422", "Ben").await;
+    let a = env.linked_instance(&pa).await;
+    let b = env.linked_instance(&pb).await;
+    let to_b = "12015550422@c.us";
+    let from_a = "12015550411@c.us";
+
+    let res = env
+        .call(
+            "POST",
+            "/v2/send/location",
+            &[
+                ("instance_id", &a),
+                ("chatId", to_b),
+                ("latitude", "38.8937255"),
+                ("longitude", "-77.0969763"),
+                ("title", "Our office"),
+                ("message", "123 Main St"),
+            ],
+        )
+        .await;
+    res.assert_status(200);
+    assert_eq!(res.json["type"], "location");
+    let got = wait_stored(&env, &b, from_a, "the location", |m| {
+        m["type"] == "location"
+    })
+    .await;
+    assert_eq!(got["location"]["latitude"], "38.8937255");
+    assert_eq!(got["location"]["name"], "Our office");
+    assert_eq!(got["location"]["address"], "123 Main St");
+
+    let contacts = serde_json::json!({"instance_id": a, "chatId": to_b,
+        "contacts": [{"fullName": "Wawp Support", "organization": "Wawp HQ", "phoneNumber": "+12015550433"}]});
+    let res = env
+        .http
+        .post(format!("{}/v2/send/contact", env.wawp.base))
+        .bearer_auth(&env.token)
+        .json(&contacts)
+        .send()
+        .await;
+    let res = crate::support::Resp::read(res.expect("sent")).await;
+    res.assert_status(200);
+    let got = wait_stored(&env, &b, from_a, "the contact card", |m| {
+        m["type"] == "vcard"
+    })
+    .await;
+    let card = got["vCards"][0].as_str().expect("a vCard");
+    assert!(
+        card.contains("FN:Wawp Support") && card.contains("waid=12015550433"),
+        "{card}"
+    );
+
+    let poll = serde_json::json!({"instance_id": a, "chatId": to_b,
+        "poll": {"name": "Lunch?", "options": ["Pizza", "Sushi", "Salad"], "multipleAnswers": false}});
+    let res = env
+        .http
+        .post(format!("{}/v2/send/poll", env.wawp.base))
+        .bearer_auth(&env.token)
+        .json(&poll)
+        .send()
+        .await;
+    let res = crate::support::Resp::read(res.expect("sent")).await;
+    res.assert_status(200);
+    let got = wait_stored(&env, &b, from_a, "the poll", |m| {
+        m["type"] == "poll_creation"
+    })
+    .await;
+    assert_eq!(got["poll"]["name"], "Lunch?");
+    assert_eq!(
+        got["poll"]["options"],
+        serde_json::json!(["Pizza", "Sushi", "Salad"])
+    );
+    assert_eq!(got["poll"]["multipleAnswers"], false);
+
+    // Bad inputs are refused before anything is sent.
+    let bad = serde_json::json!({"instance_id": a, "chatId": to_b, "poll": {"name": "One?", "options": ["only"]}});
+    let res = env
+        .http
+        .post(format!("{}/v2/send/poll", env.wawp.base))
+        .bearer_auth(&env.token)
+        .json(&bad)
+        .send()
+        .await;
+    crate::support::Resp::read(res.expect("sent"))
+        .await
+        .assert_error(400, "invalid_param");
+    let res = env
+        .call(
+            "POST",
+            "/v2/send/location",
+            &[
+                ("instance_id", &a),
+                ("chatId", to_b),
+                ("latitude", "91"),
+                ("longitude", "0"),
+                ("title", "x"),
+                ("message", "y"),
+            ],
+        )
+        .await;
+    res.assert_error(400, "invalid_param");
+}
+
+#[tokio::test]
+async fn reactions_edits_deletes_and_read_receipts_reach_the_other_side() {
+    let env = TestEnv::start().await;
+    let pa = env.phone("12015550444", "Cy").await;
+    let pb = env.phone("12015550455", "Di").await;
+    let a = env.linked_instance(&pa).await;
+    let b = env.linked_instance(&pb).await;
+    let to_b = "12015550455@c.us";
+    let from_a = "12015550444@c.us";
+
+    let sent = env
+        .call(
+            "POST",
+            "/v2/send/text",
+            &[
+                ("instance_id", &a),
+                ("chatId", to_b),
+                ("message", "first draft"),
+            ],
+        )
+        .await;
+    sent.assert_status(200);
+    let sent_id = sent.json["id"].as_str().expect("id").to_string();
+    let bare = sent.json["_data"]["id"]["id"]
+        .as_str()
+        .expect("bare id")
+        .to_string();
+    let at_b = wait_stored(&env, &b, from_a, "the text", |m| m["body"] == "first draft").await;
+    let at_b_id = at_b["id"].as_str().expect("id").to_string();
+
+    // B reacts to A's message: both sides show the reaction.
+    let res = env
+        .call(
+            "PUT",
+            "/v2/send/reaction",
+            &[
+                ("instance_id", &b),
+                ("chatId", from_a),
+                ("messageId", &at_b_id),
+                ("reaction", "👍"),
+            ],
+        )
+        .await;
+    res.assert_status(200);
+    assert_eq!(res.json["reactions"][0]["reaction"], "👍", "{}", res.text);
+    wait_stored(&env, &a, to_b, "B's reaction at A", |m| {
+        m["id"] == sent_id.as_str()
+            && m["reactions"][0]["from"] == "12015550455@c.us"
+            && m["reactions"][0]["reaction"] == "👍"
+    })
+    .await;
+
+    // A edits its message: B sees the new text.
+    let res = env
+        .call(
+            "PUT",
+            "/v2/messages/edit",
+            &[
+                ("instance_id", &a),
+                ("chatId", to_b),
+                ("messageId", &sent_id),
+                ("text", "final text"),
+            ],
+        )
+        .await;
+    res.assert_status(200);
+    assert_eq!(res.json["isEdited"], true);
+    wait_stored(&env, &b, from_a, "the edit at B", |m| {
+        m["id"] == at_b_id.as_str() && m["body"] == "final text"
+    })
+    .await;
+
+    // B marks it read: A's message reaches READ.
+    let res = env
+        .call(
+            "POST",
+            "/v2/chats/read",
+            &[("instance_id", &b), ("chatId", from_a)],
+        )
+        .await;
+    res.assert_status(200);
+    assert!(
+        res.json["marked"].as_u64().unwrap_or(0) >= 1,
+        "{}",
+        res.text
+    );
+    wait_stored(&env, &a, to_b, "the read receipt", |m| {
+        m["id"] == sent_id.as_str() && m["ack"] == 3
+    })
+    .await;
+    let chats = env.call("GET", "/v2/chats", &[("instance_id", &b)]).await;
+    let chat = chats
+        .json
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["id"] == from_a).cloned())
+        .expect("chat");
+    assert_eq!(chat["unreadCount"], 0);
+
+    // Only our own messages can be edited or deleted.
+    let res = env
+        .call(
+            "PUT",
+            "/v2/messages/edit",
+            &[
+                ("instance_id", &b),
+                ("chatId", from_a),
+                ("messageId", &at_b_id),
+                ("text", "x"),
+            ],
+        )
+        .await;
+    res.assert_error(400, "invalid_param");
+
+    // A deletes it for everyone: B's copy is gone.
+    let res = env
+        .call(
+            "DELETE",
+            "/v2/messages/delete",
+            &[("instance_id", &a), ("chatId", to_b), ("messageId", &bare)],
+        )
+        .await;
+    res.assert_status(200);
+    wait_stored(&env, &b, from_a, "the revoke at B", |m| {
+        m["id"] == at_b_id.as_str() && m["type"] == "revoked" && m["body"].is_null()
+    })
+    .await;
+
+    // Seen and typing answer for a working session.
+    let res = env
+        .call(
+            "POST",
+            "/v2/send/seen",
+            &[
+                ("instance_id", &b),
+                ("chatId", from_a),
+                ("messageIds", &at_b_id),
+            ],
+        )
+        .await;
+    res.assert_status(200);
+    env.call(
+        "POST",
+        "/v2/send/start-typing",
+        &[("instance_id", &a), ("chatId", to_b)],
+    )
+    .await
+    .assert_status(200);
+    env.call(
+        "POST",
+        "/v2/send/stop-typing",
+        &[("instance_id", &a), ("chatId", to_b)],
+    )
+    .await
+    .assert_status(200);
+}

@@ -69,6 +69,11 @@ pub fn routed_operations() -> Vec<(Method, &'static str)> {
     routes::v2().ops
 }
 
+/// Routes beyond the Wawp API documents (see `routes::EXTENSIONS`).
+pub fn extension_operations() -> &'static [(&'static str, &'static str)] {
+    routes::EXTENSIONS
+}
+
 /// The spec routes not served yet (see `routes/pending.rs`).
 pub fn pending_operations() -> &'static [routes::pending::PendingRoute] {
     routes::pending::PENDING

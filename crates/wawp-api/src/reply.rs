@@ -362,3 +362,20 @@ mod tests {
         );
     }
 }
+
+/// The documents' generic success answer, for actions that return nothing else.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"success": true, "message": "Operation completed successfully"}))]
+pub struct Done {
+    pub success: bool,
+    pub message: String,
+}
+
+impl Done {
+    pub fn ok() -> Reply<Done> {
+        Reply(Done {
+            success: true,
+            message: "Operation completed successfully".to_string(),
+        })
+    }
+}

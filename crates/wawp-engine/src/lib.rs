@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 pub use error::EngineError;
 pub use events::{Account, Ack, EngineEvent};
-pub use messages::{Content, InboundSink, IncomingMessage, Quoted};
+pub use messages::{Action, Content, InboundSink, IncomingMessage, Location, Poll, Quoted};
 pub use session::EngineSession;
 pub use session::{EngineSender, SentMessage};
 

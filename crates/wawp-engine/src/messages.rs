@@ -36,6 +36,50 @@ pub struct Content {
     pub body: Option<String>,
     pub has_media: bool,
     pub quoted: Option<Quoted>,
+    pub location: Option<Location>,
+    /// vCards of a contact message.
+    pub vcards: Vec<String>,
+    pub poll: Option<Poll>,
+    /// What a reaction, edit or revoke does to an earlier message.
+    pub action: Option<Action>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Location {
+    pub latitude: f64,
+    pub longitude: f64,
+    pub name: Option<String>,
+    pub address: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Poll {
+    pub name: String,
+    pub options: Vec<String>,
+    /// How many options one voter may choose (0 = any number).
+    pub selectable: u32,
+}
+
+/// A message that changes an earlier one (`target` is its bare id).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// An emoji on `target`; an empty one removes the reaction.
+    React { target: String, emoji: String },
+    /// `target`'s text is now `body`.
+    Edit { target: String, body: String },
+    /// `target` was deleted for everyone.
+    Revoke { target: String },
+}
+
+impl Action {
+    /// The bare id of the message this action changes.
+    pub fn target(&self) -> &str {
+        match self {
+            Action::React { target, .. }
+            | Action::Edit { target, .. }
+            | Action::Revoke { target } => target,
+        }
+    }
 }
 
 /// The message a reply quotes.
@@ -188,6 +232,64 @@ fn content_of(message: &wa::Message) -> Content {
         body,
         has_media,
         quoted,
+        location: base.location_message.as_option().map(|l| Location {
+            latitude: l.degrees_latitude.unwrap_or_default(),
+            longitude: l.degrees_longitude.unwrap_or_default(),
+            name: l.name.clone(),
+            address: l.address.clone(),
+        }),
+        vcards: vcards_of(base),
+        poll: [
+            &base.poll_creation_message,
+            &base.poll_creation_message_v2,
+            &base.poll_creation_message_v3,
+        ]
+        .into_iter()
+        .find_map(|p| p.as_option())
+        .map(|p| Poll {
+            name: p.name.clone().unwrap_or_default(),
+            options: p
+                .options
+                .iter()
+                .filter_map(|o| o.option_name.clone())
+                .collect(),
+            selectable: p.selectable_options_count.unwrap_or(0),
+        }),
+        action: action_of(base),
+    }
+}
+
+fn vcards_of(m: &wa::Message) -> Vec<String> {
+    if let Some(c) = m.contact_message.as_option() {
+        return c.vcard.iter().cloned().collect();
+    }
+    m.contacts_array_message
+        .as_option()
+        .map(|a| a.contacts.iter().filter_map(|c| c.vcard.clone()).collect())
+        .unwrap_or_default()
+}
+
+fn action_of(m: &wa::Message) -> Option<Action> {
+    use wa::message::protocol_message::Type;
+    if let Some(r) = m.reaction_message.as_option() {
+        let target = r.key.as_option()?.id.clone()?;
+        return Some(Action::React {
+            target,
+            emoji: r.text.clone().unwrap_or_default(),
+        });
+    }
+    let p = m.protocol_message.as_option()?;
+    let target = p.key.as_option()?.id.clone()?;
+    match p.r#type {
+        Some(Type::Revoke) => Some(Action::Revoke { target }),
+        Some(Type::MessageEdit) => {
+            let body = p
+                .edited_message
+                .as_option()
+                .and_then(|e| e.text_content().map(str::to_string))?;
+            Some(Action::Edit { target, body })
+        }
+        _ => None,
     }
 }
 
@@ -215,6 +317,11 @@ fn kind_of(m: &wa::Message) -> (&'static str, bool) {
         ("location", false)
     } else if m.contact_message.is_set() || m.contacts_array_message.is_set() {
         ("vcard", false)
+    } else if m.poll_creation_message.is_set()
+        || m.poll_creation_message_v2.is_set()
+        || m.poll_creation_message_v3.is_set()
+    {
+        ("poll_creation", false)
     } else if m.reaction_message.is_set() {
         ("reaction", false)
     } else if m.protocol_message.is_set() {
@@ -227,8 +334,14 @@ fn kind_of(m: &wa::Message) -> (&'static str, bool) {
 /// Builds the protobuf of a text message, quoting `quoted` when it is a reply.
 pub(crate) fn text_message(text: &str, quoted: Option<&Quoted>) -> wa::Message {
     use wacore::proto_helpers::MessageBuilderExt;
+    with_quote(wa::Message::text(text), quoted)
+}
+
+/// Makes `message` a reply to `quoted` (no change when `None`).
+pub(crate) fn with_quote(mut message: wa::Message, quoted: Option<&Quoted>) -> wa::Message {
+    use wacore::proto_helpers::MessageBuilderExt;
     let Some(q) = quoted else {
-        return wa::Message::text(text);
+        return message;
     };
     let participant = q
         .participant
@@ -245,7 +358,47 @@ pub(crate) fn text_message(text: &str, quoted: Option<&Quoted>) -> wa::Message {
             .unwrap_or_default(),
         ..Default::default()
     };
-    wa::Message::text_with_context(text, context)
+    message.set_context_info(context);
+    message
+}
+
+/// A location pin.
+pub(crate) fn location_message(l: &Location) -> wa::Message {
+    wa::Message {
+        location_message: whatsapp_rust::buffa::MessageField::some(wa::message::LocationMessage {
+            degrees_latitude: Some(l.latitude),
+            degrees_longitude: Some(l.longitude),
+            name: l.name.clone(),
+            address: l.address.clone(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// One contact card, or several in one message. Each item is (display name, vCard).
+pub(crate) fn contacts_message(cards: &[(String, String)]) -> wa::Message {
+    let card = |(name, vcard): &(String, String)| wa::message::ContactMessage {
+        display_name: Some(name.clone()),
+        vcard: Some(vcard.clone()),
+        ..Default::default()
+    };
+    if let [one] = cards {
+        return wa::Message {
+            contact_message: whatsapp_rust::buffa::MessageField::some(card(one)),
+            ..Default::default()
+        };
+    }
+    wa::Message {
+        contacts_array_message: whatsapp_rust::buffa::MessageField::some(
+            wa::message::ContactsArrayMessage {
+                display_name: Some(format!("{} contacts", cards.len())),
+                contacts: cards.iter().map(card).collect(),
+                ..Default::default()
+            },
+        ),
+        ..Default::default()
+    }
 }
 
 #[cfg(test)]
@@ -278,6 +431,29 @@ mod tests {
             "12015550111@c.us"
         );
         assert_eq!(user_id(&lid, None), "99887766@lid");
+    }
+
+    #[test]
+    fn locations_and_contacts_are_read_back() {
+        let pin = Location {
+            latitude: 38.8937255,
+            longitude: -77.0969763,
+            name: Some("Office".into()),
+            address: Some("1 Main St".into()),
+        };
+        let got = content_of(&location_message(&pin));
+        assert_eq!((got.kind.as_str(), got.location), ("location", Some(pin)));
+        let one = vec![(
+            "Ann".to_string(),
+            "BEGIN:VCARD\nFN:Ann\nEND:VCARD".to_string(),
+        )];
+        let got = content_of(&contacts_message(&one));
+        assert_eq!((got.kind.as_str(), got.vcards.len()), ("vcard", 1));
+        let two = vec![
+            one[0].clone(),
+            ("Bo".into(), "BEGIN:VCARD\nFN:Bo\nEND:VCARD".into()),
+        ];
+        assert_eq!(content_of(&contacts_message(&two)).vcards.len(), 2);
     }
 
     #[test]

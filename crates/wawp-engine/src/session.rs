@@ -11,7 +11,9 @@ use whatsapp_rust::pair_code::PairCodeOptions;
 use whatsapp_rust::transport::TokioWebSocketTransportFactory;
 
 use crate::events::{self, Account, EngineEvent};
-use crate::messages::{self, DurableInbound, InboundSink, Quoted};
+use whatsapp_rust::prelude::wa;
+
+use crate::messages::{self, DurableInbound, InboundSink, Location, Poll, Quoted};
 use crate::{EngineConfig, EngineError, keystore};
 
 /// A running client. Dropping it without [`EngineSession::shutdown`] leaves the client running
@@ -151,19 +153,132 @@ impl EngineSender {
         text: &str,
         quoted: Option<&Quoted>,
     ) -> Result<SentMessage, EngineError> {
-        let to = messages::parse_chat_id(chat)
-            .ok_or_else(|| EngineError::InvalidChat(format!("{chat:?} is not a chat id")))?;
-        let message = messages::text_message(text, quoted);
+        self.send(chat, messages::text_message(text, quoted)).await
+    }
+
+    /// Sends a location pin.
+    pub async fn send_location(
+        &self,
+        chat: &str,
+        location: &Location,
+        quoted: Option<&Quoted>,
+    ) -> Result<SentMessage, EngineError> {
+        self.send(
+            chat,
+            messages::with_quote(messages::location_message(location), quoted),
+        )
+        .await
+    }
+
+    /// Sends contact cards, each `(display name, vCard)`.
+    pub async fn send_contacts(
+        &self,
+        chat: &str,
+        cards: &[(String, String)],
+        quoted: Option<&Quoted>,
+    ) -> Result<SentMessage, EngineError> {
+        self.send(
+            chat,
+            messages::with_quote(messages::contacts_message(cards), quoted),
+        )
+        .await
+    }
+
+    /// Sends a poll; `selectable` is how many options one voter may pick (0 = any number).
+    pub async fn send_poll(&self, chat: &str, poll: &Poll) -> Result<SentMessage, EngineError> {
+        let to = jid(chat)?;
+        let (sent, _secret) = self
+            .client
+            .polls()
+            .create(to, &poll.name, &poll.options, poll.selectable)
+            .await
+            .map_err(|e| EngineError::Upstream(e.to_string()))?;
+        Ok(sent_message(sent))
+    }
+
+    /// Reacts to message `target` (bare id) of `chat` with `emoji` (empty removes the reaction).
+    /// `target_from_me`: whether we sent it; `author`: who did, in groups.
+    pub async fn react(
+        &self,
+        chat: &str,
+        target: &str,
+        target_from_me: bool,
+        author: Option<&str>,
+        emoji: &str,
+    ) -> Result<SentMessage, EngineError> {
+        let to = jid(chat)?;
+        let key = wa::MessageKey {
+            remote_jid: Some(to.to_string()),
+            from_me: Some(target_from_me),
+            id: Some(target.to_string()),
+            participant: author
+                .and_then(messages::parse_chat_id)
+                .map(|j| j.to_string()),
+        };
+        let sent = self
+            .client
+            .send_reaction(to, key, emoji)
+            .await
+            .map_err(upstream)?;
+        Ok(sent_message(sent))
+    }
+
+    /// Replaces the text of our message `target` (bare id).
+    pub async fn edit_text(&self, chat: &str, target: &str, text: &str) -> Result<(), EngineError> {
+        use wacore::proto_helpers::MessageBuilderExt;
+        let to = jid(chat)?;
+        self.client
+            .edit_message(to, target, wa::Message::text(text))
+            .await
+            .map_err(upstream)?;
+        Ok(())
+    }
+
+    /// Deletes our message `target` (bare id) for everyone.
+    pub async fn revoke(&self, chat: &str, target: &str) -> Result<(), EngineError> {
+        let to = jid(chat)?;
+        self.client
+            .revoke_message(to, target, whatsapp_rust::RevokeType::Sender)
+            .await
+            .map_err(upstream)
+    }
+
+    /// Sends read receipts for `ids` (bare) of `chat`; `sender` is the author, in groups.
+    pub async fn mark_read(
+        &self,
+        chat: &str,
+        sender: Option<&str>,
+        ids: &[String],
+    ) -> Result<(), EngineError> {
+        let to = jid(chat)?;
+        let sender = sender.and_then(messages::parse_chat_id);
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        self.client
+            .mark_as_read(&to, sender.as_ref(), &ids)
+            .await
+            .map_err(|e| EngineError::Upstream(e.to_string()))
+    }
+
+    /// Shows (`true`) or stops showing us as typing in `chat`.
+    pub async fn typing(&self, chat: &str, on: bool) -> Result<(), EngineError> {
+        let to = jid(chat)?;
+        let chatstate = self.client.chatstate();
+        let result = if on {
+            chatstate.send_composing(&to).await
+        } else {
+            chatstate.send_paused(&to).await
+        };
+        result.map_err(|e| EngineError::Upstream(e.to_string()))
+    }
+
+    async fn send(&self, chat: &str, message: wa::Message) -> Result<SentMessage, EngineError> {
+        let to = jid(chat)?;
         let sent = self
             .client
             .send_message(to, message)
             .await
-            .map_err(|e| EngineError::Upstream(e.to_string()))?;
-        Ok(SentMessage {
-            id: sent.message_id,
-            chat: messages::chat_id(&sent.to),
-            timestamp: wacore::time::now_millis() / 1000,
-        })
+            .map_err(upstream)?;
+        Ok(sent_message(sent))
     }
 
     /// The account this client is linked to.
@@ -180,4 +295,21 @@ fn account_of(client: &Client) -> Option<Account> {
         push_name: client.push_name(),
         platform: None,
     })
+}
+
+fn jid(chat: &str) -> Result<whatsapp_rust::Jid, EngineError> {
+    messages::parse_chat_id(chat)
+        .ok_or_else(|| EngineError::InvalidChat(format!("{chat:?} is not a chat id")))
+}
+
+fn upstream(e: whatsapp_rust::SendError) -> EngineError {
+    EngineError::Upstream(e.to_string())
+}
+
+fn sent_message(sent: whatsapp_rust::SendResult) -> SentMessage {
+    SentMessage {
+        id: sent.message_id,
+        chat: messages::chat_id(&sent.to),
+        timestamp: wacore::time::now_millis() / 1000,
+    }
 }

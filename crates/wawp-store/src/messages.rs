@@ -226,6 +226,67 @@ impl Store {
         Ok(changed)
     }
 
+    /// Replaces the stored payload of one message (an edit, a revoke, a reaction). Returns false
+    /// when the instance has no such message.
+    pub async fn set_message_payload(
+        &self,
+        instance_id: &str,
+        id: &str,
+        payload: &str,
+    ) -> Result<bool, StoreError> {
+        let sql = "UPDATE messages SET payload = $1 WHERE instance_id = $2 AND id = $3";
+        let done = with_pool!(self, pool => sqlx::query(sql)
+            .bind(payload)
+            .bind(instance_id)
+            .bind(id)
+            .execute(pool)
+            .await?
+            .rows_affected());
+        Ok(done > 0)
+    }
+
+    /// Sets a chat's unread count (0 when read; at least 1 to mark it unread). Returns false when
+    /// the chat is unknown.
+    pub async fn set_chat_unread(
+        &self,
+        instance_id: &str,
+        chat_id: &str,
+        unread: i64,
+    ) -> Result<bool, StoreError> {
+        let sql = "UPDATE chats SET unread_count = $1 WHERE instance_id = $2 AND id = $3";
+        let done = with_pool!(self, pool => sqlx::query(sql)
+            .bind(unread)
+            .bind(instance_id)
+            .bind(chat_id)
+            .execute(pool)
+            .await?
+            .rows_affected());
+        Ok(done > 0)
+    }
+
+    /// The chat's latest messages from others, newest first (to mark them read).
+    pub async fn latest_incoming(
+        &self,
+        instance_id: &str,
+        chat_id: &str,
+        since_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<MessageRow>, StoreError> {
+        let sql = select_messages!(
+            "WHERE instance_id = $1 AND chat_id = $2 AND from_me = 0 AND timestamp >= $3 \
+             ORDER BY timestamp DESC LIMIT $4"
+        );
+        Ok(
+            with_pool!(self, pool => sqlx::query_as::<_, MessageRow>(sql)
+            .bind(instance_id)
+            .bind(chat_id)
+            .bind(since_ms)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?),
+        )
+    }
+
     /// The instance's chats.
     pub async fn list_chats(
         &self,

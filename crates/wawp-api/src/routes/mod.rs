@@ -75,6 +75,16 @@ impl Table {
     }
 }
 
+/// Routes wawp serves beyond the Wawp API documents (webhook management and the live event
+/// stream of issue 5), as `(method, path)`. The spec-coverage test accepts exactly these.
+pub const EXTENSIONS: &[(&str, &str)] = &[
+    ("GET", "/v2/webhooks"),
+    ("PUT", "/v2/webhooks"),
+    ("GET", "/v2/webhooks/deliveries"),
+    ("POST", "/v2/webhooks/replay"),
+    ("GET", "/v2/events"),
+];
+
 /// Every implemented route of the Wawp API (`/v2/…`).
 pub(crate) fn v2() -> Table {
     Table::new()

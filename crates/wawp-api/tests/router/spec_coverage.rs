@@ -80,7 +80,19 @@ fn every_spec_route_is_routed_or_pending_and_never_both() {
         .filter(|op| !routed.contains(*op) && !pending.contains(*op))
         .collect();
     let both: Vec<_> = routed.intersection(&pending).collect();
-    let unknown_routed: Vec<_> = routed.difference(&spec).collect();
+    let extensions: Ops = wawp_api::extension_operations()
+        .iter()
+        .map(|(m, p)| (m.to_string(), shape(p)))
+        .collect();
+    let unknown_routed: Vec<_> = routed
+        .difference(&spec)
+        .filter(|op| !extensions.contains(*op))
+        .collect();
+    let stale_extensions: Vec<_> = extensions.difference(&routed).collect();
+    assert!(
+        stale_extensions.is_empty(),
+        "listed as extensions but not routed: {stale_extensions:?}"
+    );
     let unknown_pending: Vec<_> = pending.difference(&spec).collect();
     assert!(
         neither.is_empty(),

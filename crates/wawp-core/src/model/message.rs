@@ -2,7 +2,7 @@
 //! and serialized message ids (API-CONVENTIONS.md "Identifiers").
 
 use serde::{Deserialize, Serialize};
-use wawp_engine::{Ack, IncomingMessage, Quoted};
+use wawp_engine::{Ack, Content, IncomingMessage, Location, Poll, Quoted};
 
 /// `{fromMe}_{chatId}_{id}`, plus `_{participant}` for group messages from others.
 pub fn serialize_id(from_me: bool, chat: &str, id: &str, participant: Option<&str>) -> String {
@@ -47,8 +47,51 @@ pub struct Message {
     pub ack_name: String,
     #[serde(rename = "replyTo")]
     pub reply_to: Option<ReplyTo>,
+    /// A location message's pin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<LocationView>,
+    /// A contact message's cards.
+    #[serde(rename = "vCards", default, skip_serializing_if = "Vec::is_empty")]
+    pub vcards: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub poll: Option<PollView>,
+    /// Reactions to this message, one per sender.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<ReactionView>,
+    /// The text was edited after it was sent.
+    #[serde(
+        rename = "isEdited",
+        default,
+        skip_serializing_if = "std::ops::Not::not"
+    )]
+    pub edited: bool,
     #[serde(rename = "_data")]
     pub data: MessageData,
+}
+
+/// As in the documents: coordinates as strings, `description` the place's name or address.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LocationView {
+    pub latitude: String,
+    pub longitude: String,
+    pub description: Option<String>,
+    pub name: Option<String>,
+    pub address: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PollView {
+    pub name: String,
+    pub options: Vec<String>,
+    #[serde(rename = "multipleAnswers")]
+    pub multiple_answers: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReactionView {
+    /// Who reacted (`123@c.us`).
+    pub from: String,
+    pub reaction: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -119,16 +162,22 @@ impl Message {
             ack: ack as i32,
             ack_name: ack.name().to_string(),
             reply_to: m.content.quoted.as_ref().map(ReplyTo::from),
+            location: m.content.location.as_ref().map(LocationView::from),
+            vcards: m.content.vcards.clone(),
+            poll: m.content.poll.as_ref().map(PollView::from),
+            reactions: Vec::new(),
+            edited: false,
         }
     }
 
     /// A text message this API just sent.
-    pub fn sent_text(
+    /// A message this API just sent, with `content` (kind, body, location, cards, poll).
+    pub fn sent(
         id: &str,
         chat: &str,
         timestamp: i64,
         me: &str,
-        text: &str,
+        content: &Content,
         quoted: Option<&Quoted>,
     ) -> Message {
         let serialized = serialize_id(true, chat, id, None);
@@ -151,19 +200,67 @@ impl Message {
             to: chat.to_string(),
             participant: None,
             author: None,
-            body: Some(text.to_string()),
-            kind: "chat".to_string(),
-            has_media: false,
+            body: content.body.clone(),
+            kind: content.kind.clone(),
+            has_media: content.has_media,
             media: None,
             ack: Ack::Server as i32,
             ack_name: Ack::Server.name().to_string(),
             reply_to: quoted.map(ReplyTo::from),
+            location: content.location.as_ref().map(LocationView::from),
+            vcards: content.vcards.clone(),
+            poll: content.poll.as_ref().map(PollView::from),
+            reactions: Vec::new(),
+            edited: false,
         }
+    }
+
+    /// Sets (or, with an empty emoji, removes) `from`'s reaction.
+    pub fn set_reaction(&mut self, from: &str, emoji: &str) {
+        self.reactions.retain(|r| r.from != from);
+        if !emoji.is_empty() {
+            self.reactions.push(ReactionView {
+                from: from.to_string(),
+                reaction: emoji.to_string(),
+            });
+        }
+    }
+
+    /// Marks the message deleted for everyone: no content remains.
+    pub fn revoke(&mut self) {
+        self.kind = "revoked".to_string();
+        self.body = None;
+        self.has_media = false;
+        self.location = None;
+        self.vcards.clear();
+        self.poll = None;
     }
 
     pub fn set_ack(&mut self, ack: Ack) {
         self.ack = ack as i32;
         self.ack_name = ack.name().to_string();
+    }
+}
+
+impl From<&Location> for LocationView {
+    fn from(l: &Location) -> Self {
+        LocationView {
+            latitude: l.latitude.to_string(),
+            longitude: l.longitude.to_string(),
+            description: l.name.clone().or_else(|| l.address.clone()),
+            name: l.name.clone(),
+            address: l.address.clone(),
+        }
+    }
+}
+
+impl From<&Poll> for PollView {
+    fn from(p: &Poll) -> Self {
+        PollView {
+            name: p.name.clone(),
+            options: p.options.clone(),
+            multiple_answers: p.selectable != 1,
+        }
     }
 }
 

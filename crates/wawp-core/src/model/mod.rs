@@ -9,3 +9,5 @@ pub use chat::ChatSummary;
 pub use ids::{InstanceId, SessionName};
 pub use message::Message;
 pub use session::{Me, QrCode, SessionConfig, SessionStatus, SessionView};
+/// Plain values the engine defines and the API fills in.
+pub use wawp_engine::{Location, Poll};

@@ -4,8 +4,9 @@
 //! message id in the store.
 
 use futures::future::BoxFuture;
+use serde_json::json;
 use tokio::sync::watch;
-use wawp_engine::{InboundSink, IncomingMessage};
+use wawp_engine::{Action, InboundSink, IncomingMessage};
 use wawp_store::{MessageRow, NewMessage, Store};
 
 use super::handle::SessionState;
@@ -20,9 +21,9 @@ pub(crate) struct StoreSink {
 }
 
 impl InboundSink for StoreSink {
-    fn commit(&self, messages: Vec<IncomingMessage>) -> BoxFuture<'static, Result<(), String>> {
+    fn commit(&self, messages_in: Vec<IncomingMessage>) -> BoxFuture<'static, Result<(), String>> {
         let me = self.state.borrow().me.as_ref().map(|m| m.id.clone());
-        let messages: Vec<(Message, NewMessage)> = messages
+        let messages: Vec<(Message, NewMessage)> = messages_in
             .iter()
             .filter(|m| stored_kind(&m.content.kind))
             .map(|m| {
@@ -31,11 +32,32 @@ impl InboundSink for StoreSink {
                 (message, row)
             })
             .collect();
+        let actions: Vec<Change> = messages_in
+            .iter()
+            .filter_map(|m| {
+                let action = m.content.action.clone()?;
+                let actor = if m.from_me {
+                    me.clone().unwrap_or_else(|| m.sender.clone())
+                } else {
+                    m.sender.clone()
+                };
+                let id = Message::from_incoming(m, me.as_deref()).id;
+                Some(Change {
+                    id,
+                    chat: m.chat.clone(),
+                    actor,
+                    action,
+                })
+            })
+            .collect();
         let store = self.store.clone();
         let events = self.events.clone();
         let instance = self.instance.clone();
         Box::pin(async move {
-            let result = commit(&store, &events, instance.as_str(), messages).await;
+            let mut result = commit(&store, &events, instance.as_str(), messages).await;
+            if result.is_ok() {
+                result = apply_changes(&store, &events, instance.as_str(), actions).await;
+            }
             result.map_err(|e| {
                 tracing::error!(%instance, error = %e, "cannot store inbound messages; WhatsApp will deliver them again");
                 e.to_string()
@@ -72,6 +94,81 @@ async fn commit(
     let rows: Vec<NewMessage> = messages.into_iter().map(|(_, row)| row).collect();
     store.save_messages(&rows, &outbox).await?;
     events.committed(instance);
+    Ok(())
+}
+
+/// A reaction, edit or revoke that arrived, to apply to the message it targets.
+struct Change {
+    /// Serialized id of the reaction / protocol message itself.
+    id: String,
+    chat: String,
+    /// Who made the change (`123@c.us`).
+    actor: String,
+    action: Action,
+}
+
+/// Applies reactions, edits and revokes to the stored messages they target and records
+/// `message.reaction`, `message.edited` and `message.revoked`. A target we never stored (sent
+/// before this session was linked) still gets its event, without a stored message to change.
+/// Replays are harmless: applying the same change twice leaves the same message.
+async fn apply_changes(
+    store: &Store,
+    events: &Events,
+    instance: &str,
+    changes: Vec<Change>,
+) -> Result<(), crate::CoreError> {
+    for change in changes {
+        let row = store
+            .get_message(instance, change.action.target())
+            .await?
+            .filter(|r| r.chat_id == change.chat);
+        let mut target: Option<Message> = row
+            .as_ref()
+            .and_then(|r| serde_json::from_str(&r.payload).ok());
+        let target_id = target
+            .as_ref()
+            .map(|t| t.id.clone())
+            .unwrap_or_else(|| change.action.target().to_string());
+        let (name, payload) = match &change.action {
+            Action::React { emoji, .. } => {
+                if let Some(t) = target.as_mut() {
+                    t.set_reaction(&change.actor, emoji);
+                }
+                (
+                    "message.reaction",
+                    json!({"id": change.id, "reaction": emoji, "senderId": change.actor, "messageId": target_id}),
+                )
+            }
+            Action::Edit { body, .. } => {
+                let prev = target.as_ref().and_then(|t| t.body.clone());
+                if let Some(t) = target.as_mut() {
+                    t.body = Some(body.clone());
+                    t.edited = true;
+                }
+                (
+                    "message.edited",
+                    json!({"id": target_id, "newBody": body, "prevBody": prev}),
+                )
+            }
+            Action::Revoke { .. } => {
+                if let Some(t) = target.as_mut() {
+                    t.revoke();
+                }
+                (
+                    "message.revoked",
+                    json!({"id": target_id, "revokedBy": change.actor}),
+                )
+            }
+        };
+        if let Some(t) = &target {
+            let payload =
+                serde_json::to_string(t).map_err(|e| crate::CoreError::Internal(e.to_string()))?;
+            store.set_message_payload(instance, &t.id, &payload).await?;
+        }
+        events
+            .emit(instance, name, payload, Some(&change.chat))
+            .await?;
+    }
     Ok(())
 }
 

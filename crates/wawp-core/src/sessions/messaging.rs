@@ -1,10 +1,9 @@
-//! Sending, and reading back the messages and chats of a session from the store.
+//! Reading back the messages and chats of a session from the store.
 
 use wawp_engine::{EngineError, Quoted};
 use wawp_store::{ChatOrder, MessageRow};
 
 use super::SessionManager;
-use super::inbound::message_row;
 use crate::error::CoreError;
 use crate::model::message::bare_id;
 use crate::model::{ChatSummary, InstanceId, Message, SessionStatus};
@@ -18,41 +17,6 @@ pub enum ChatSort {
 }
 
 impl SessionManager {
-    /// Sends a text to `chat` (an API chat id), as a reply to `reply_to` when given, and stores it.
-    pub async fn send_text(
-        &self,
-        id: &InstanceId,
-        chat: &str,
-        text: &str,
-        reply_to: Option<&str>,
-    ) -> Result<Message, CoreError> {
-        let (sender, me) = self.working_sender(id).await?;
-        let quoted = match reply_to {
-            Some(r) => Some(self.quoted(id, chat, r, &me).await?),
-            None => None,
-        };
-        let sent = sender
-            .send_text(chat, text, quoted.as_ref())
-            .await
-            .map_err(engine_error)?;
-        let message =
-            Message::sent_text(&sent.id, chat, sent.timestamp, &me, text, quoted.as_ref());
-        let row = wawp_store::NewMessage {
-            row: message_row(id.as_str(), &message),
-            chat_name: None,
-            unread: false,
-        };
-        let payload =
-            serde_json::to_value(&message).map_err(|e| CoreError::Internal(e.to_string()))?;
-        let event = self
-            .events
-            .prepare(id.as_str(), "message.any", payload, Some(chat))
-            .await?;
-        self.store.save_messages(&[row], event.as_slice()).await?;
-        self.events.committed(id.as_str());
-        Ok(message)
-    }
-
     /// The session's chats (newest first by default).
     pub async fn chats(
         &self,
@@ -134,7 +98,7 @@ impl SessionManager {
     }
 
     /// The session's sender and our own `123@c.us`, when it is WORKING.
-    async fn working_sender(
+    pub(super) async fn working_sender(
         &self,
         id: &InstanceId,
     ) -> Result<(wawp_engine::EngineSender, String), CoreError> {
@@ -156,7 +120,7 @@ impl SessionManager {
     }
 
     /// What a reply quotes: the stored message when known, else just its id.
-    async fn quoted(
+    pub(super) async fn quoted(
         &self,
         id: &InstanceId,
         chat: &str,
@@ -183,11 +147,11 @@ impl SessionManager {
     }
 }
 
-fn decode(row: &MessageRow) -> Option<Message> {
+pub(super) fn decode(row: &MessageRow) -> Option<Message> {
     serde_json::from_str(&row.payload).ok()
 }
 
-fn engine_error(e: EngineError) -> CoreError {
+pub(super) fn engine_error(e: EngineError) -> CoreError {
     match e {
         EngineError::InvalidChat(m) | EngineError::InvalidPhone(m) => CoreError::Invalid(m),
         EngineError::NotRunning => CoreError::WrongState {

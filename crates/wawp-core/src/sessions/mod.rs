@@ -8,9 +8,11 @@
 mod handle;
 mod inbound;
 mod messaging;
+mod sending;
 mod task;
 
 pub use messaging::ChatSort;
+pub use sending::Outgoing;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -379,7 +381,7 @@ fn format_pair_code(code: &str) -> String {
     }
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)

@@ -2,9 +2,11 @@
 
 mod index;
 mod messages;
+mod read;
 
 pub use index::*;
 pub use messages::*;
+pub use read::*;
 
 use axum::http::Method;
 
@@ -15,4 +17,5 @@ pub(crate) fn table() -> Table {
     Table::new()
         .route(&[M::GET, M::POST], "/v2/chats", None, chats_list_overview)
         .route(&[M::GET], "/v2/chats/messages", None, get_messages_in_chat)
+        .route(&[M::POST], "/v2/chats/read", None, mark_as_read)
 }

@@ -49,11 +49,7 @@ pub async fn send_text_message(
             "message is longer than 65536 bytes.",
         ));
     }
-    let reply_to = p
-        .reply_to
-        .as_deref()
-        .map(str::trim)
-        .filter(|r| !r.is_empty() && *r != "false");
+    let reply_to = super::reply_to(p.reply_to.as_deref());
     let sent = state
         .core
         .sessions()

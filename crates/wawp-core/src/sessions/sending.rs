@@ -1,0 +1,257 @@
+//! Sending every kind of message, and the actions on sent or received ones (reactions, edits,
+//! deletes, read receipts, typing). Every message sent is stored with its `message.any` event in
+//! one transaction.
+
+use wawp_engine::{Content, Location, Poll};
+use wawp_store::NewMessage;
+
+use super::SessionManager;
+use super::inbound::message_row;
+use super::messaging::{decode, engine_error};
+use crate::error::CoreError;
+use crate::model::{InstanceId, Message};
+
+/// What to send.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outgoing {
+    Text(String),
+    Location(Location),
+    /// Contact cards: (display name, vCard).
+    Contacts(Vec<(String, String)>),
+    Poll(Poll),
+}
+
+impl Outgoing {
+    /// How the sent message is shown and stored.
+    fn content(&self) -> Content {
+        let (kind, body) = match self {
+            Outgoing::Text(t) => ("chat", Some(t.clone())),
+            Outgoing::Location(l) => ("location", l.name.clone().or_else(|| l.address.clone())),
+            Outgoing::Contacts(_) => ("vcard", None),
+            Outgoing::Poll(p) => ("poll_creation", Some(p.name.clone())),
+        };
+        Content {
+            kind: kind.to_string(),
+            body,
+            location: match self {
+                Outgoing::Location(l) => Some(l.clone()),
+                _ => None,
+            },
+            vcards: match self {
+                Outgoing::Contacts(c) => c.iter().map(|(_, v)| v.clone()).collect(),
+                _ => Vec::new(),
+            },
+            poll: match self {
+                Outgoing::Poll(p) => Some(p.clone()),
+                _ => None,
+            },
+            ..Content::default()
+        }
+    }
+}
+
+impl SessionManager {
+    /// Sends to `chat` (an API chat id), as a reply to `reply_to` when given, and stores it.
+    pub async fn send(
+        &self,
+        id: &InstanceId,
+        chat: &str,
+        outgoing: Outgoing,
+        reply_to: Option<&str>,
+    ) -> Result<Message, CoreError> {
+        let (sender, me) = self.working_sender(id).await?;
+        let quoted = match reply_to {
+            Some(r) => Some(self.quoted(id, chat, r, &me).await?),
+            None => None,
+        };
+        let q = quoted.as_ref();
+        let sent = match &outgoing {
+            Outgoing::Text(text) => sender.send_text(chat, text, q).await,
+            Outgoing::Location(l) => sender.send_location(chat, l, q).await,
+            Outgoing::Contacts(cards) => sender.send_contacts(chat, cards, q).await,
+            Outgoing::Poll(p) => sender.send_poll(chat, p).await,
+        }
+        .map_err(engine_error)?;
+        let message = Message::sent(&sent.id, chat, sent.timestamp, &me, &outgoing.content(), q);
+        self.store_sent(id, &message).await?;
+        Ok(message)
+    }
+
+    /// Sends a text (see [`SessionManager::send`]).
+    pub async fn send_text(
+        &self,
+        id: &InstanceId,
+        chat: &str,
+        text: &str,
+        reply_to: Option<&str>,
+    ) -> Result<Message, CoreError> {
+        self.send(id, chat, Outgoing::Text(text.to_string()), reply_to)
+            .await
+    }
+
+    /// Reacts to a message of `chat` with `emoji` (empty removes our reaction); answers with the
+    /// message as it now stands.
+    pub async fn react(
+        &self,
+        id: &InstanceId,
+        chat: &str,
+        message_id: &str,
+        emoji: &str,
+    ) -> Result<Message, CoreError> {
+        let (sender, me) = self.working_sender(id).await?;
+        let mut target = self.message(id, chat, message_id).await?;
+        let author = target.author.clone();
+        sender
+            .react(
+                chat,
+                &target.data.id.id,
+                target.from_me,
+                author.as_deref(),
+                emoji,
+            )
+            .await
+            .map_err(engine_error)?;
+        target.set_reaction(&me, emoji);
+        self.rewrite(id, &target).await?;
+        Ok(target)
+    }
+
+    /// Replaces the text of one of our messages; answers with the message as it now stands.
+    pub async fn edit(
+        &self,
+        id: &InstanceId,
+        chat: &str,
+        message_id: &str,
+        text: &str,
+    ) -> Result<Message, CoreError> {
+        let (sender, _) = self.working_sender(id).await?;
+        let mut target = self.message(id, chat, message_id).await?;
+        if !target.from_me {
+            return Err(CoreError::Invalid(
+                "only your own messages can be edited".into(),
+            ));
+        }
+        if target.kind != "chat" {
+            return Err(CoreError::Invalid(
+                "only text messages can be edited".into(),
+            ));
+        }
+        sender
+            .edit_text(chat, &target.data.id.id, text)
+            .await
+            .map_err(engine_error)?;
+        target.body = Some(text.to_string());
+        target.edited = true;
+        self.rewrite(id, &target).await?;
+        Ok(target)
+    }
+
+    /// Deletes one of our messages for everyone.
+    pub async fn delete_message(
+        &self,
+        id: &InstanceId,
+        chat: &str,
+        message_id: &str,
+    ) -> Result<(), CoreError> {
+        let (sender, _) = self.working_sender(id).await?;
+        let mut target = self.message(id, chat, message_id).await?;
+        if !target.from_me {
+            return Err(CoreError::Invalid(
+                "only your own messages can be deleted for everyone".into(),
+            ));
+        }
+        sender
+            .revoke(chat, &target.data.id.id)
+            .await
+            .map_err(engine_error)?;
+        target.revoke();
+        self.rewrite(id, &target).await
+    }
+
+    /// Sends read receipts for `message_ids` (serialized or bare) of `chat`.
+    pub async fn mark_seen(
+        &self,
+        id: &InstanceId,
+        chat: &str,
+        message_ids: &[String],
+        participant: Option<&str>,
+    ) -> Result<(), CoreError> {
+        let (sender, _) = self.working_sender(id).await?;
+        let ids: Vec<String> = message_ids
+            .iter()
+            .map(|m| crate::model::message::bare_id(m).to_string())
+            .collect();
+        sender
+            .mark_read(chat, participant, &ids)
+            .await
+            .map_err(engine_error)?;
+        self.store.set_chat_unread(id.as_str(), chat, 0).await?;
+        Ok(())
+    }
+
+    /// Marks the chat read: read receipts for its latest incoming messages (at most `messages`,
+    /// none older than `days`), and no unread count. Returns how many were marked.
+    pub async fn read_chat(
+        &self,
+        id: &InstanceId,
+        chat: &str,
+        messages: u32,
+        days: u32,
+    ) -> Result<usize, CoreError> {
+        let (sender, _) = self.working_sender(id).await?;
+        let since = super::now_ms().saturating_sub(i64::from(days) * 86_400_000);
+        let rows = self
+            .store
+            .latest_incoming(id.as_str(), chat, since, messages.into())
+            .await?;
+        // In groups each author gets its own receipt.
+        let mut by_author: std::collections::BTreeMap<Option<String>, Vec<String>> =
+            Default::default();
+        for m in rows.iter().filter_map(decode) {
+            by_author
+                .entry(m.author.clone())
+                .or_default()
+                .push(m.data.id.id.clone());
+        }
+        for (author, ids) in &by_author {
+            sender
+                .mark_read(chat, author.as_deref(), ids)
+                .await
+                .map_err(engine_error)?;
+        }
+        self.store.set_chat_unread(id.as_str(), chat, 0).await?;
+        Ok(rows.len())
+    }
+
+    /// Shows us typing in `chat` (`true`) or stops it.
+    pub async fn typing(&self, id: &InstanceId, chat: &str, on: bool) -> Result<(), CoreError> {
+        let (sender, _) = self.working_sender(id).await?;
+        sender.typing(chat, on).await.map_err(engine_error)
+    }
+
+    async fn store_sent(&self, id: &InstanceId, message: &Message) -> Result<(), CoreError> {
+        let row = NewMessage {
+            row: message_row(id.as_str(), message),
+            chat_name: None,
+            unread: false,
+        };
+        let payload =
+            serde_json::to_value(message).map_err(|e| CoreError::Internal(e.to_string()))?;
+        let event = self
+            .events
+            .prepare(id.as_str(), "message.any", payload, Some(message.chat_id()))
+            .await?;
+        self.store.save_messages(&[row], event.as_slice()).await?;
+        self.events.committed(id.as_str());
+        Ok(())
+    }
+
+    async fn rewrite(&self, id: &InstanceId, message: &Message) -> Result<(), CoreError> {
+        let payload =
+            serde_json::to_string(message).map_err(|e| CoreError::Internal(e.to_string()))?;
+        self.store
+            .set_message_payload(id.as_str(), &message.id, &payload)
+            .await?;
+        Ok(())
+    }
+}
