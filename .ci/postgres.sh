@@ -27,6 +27,7 @@ log "using $("$bin/postgres" --version)"
 # 2. A private cluster. initdb refuses to run as root, so as root it runs as the `postgres` user
 #    (created by the package); as any other user it runs as that user.
 work=$(mktemp -d "${TMPDIR:-/tmp}/wawp-pg.XXXXXX")
+trap 'rm -rf "$work"' EXIT
 if [ "$(id -u)" -eq 0 ]; then
     id postgres > /dev/null 2>&1 || { echo "FAIL: no postgres user"; exit 1; }
     chown postgres: "$work"

@@ -17,6 +17,7 @@ use tokio::net::TcpStream;
 #[derive(Clone)]
 pub struct Target {
     pub addr: SocketAddr,
+    /// A path; `GET` when it starts with `GET ` (no body), else `POST` with the form.
     pub path: String,
     pub bearer: String,
     pub form: String,
@@ -115,12 +116,18 @@ async fn worker(t: Target, measure_from: Instant, end: Instant) -> Outcome {
             if now >= end {
                 break 'connect;
             }
-            let req = Request::post(t.path.as_str())
-                .header(HOST, host.as_str())
-                .header(AUTHORIZATION, auth.as_str())
-                .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .body(Full::new(body.clone()))
-                .expect("valid request");
+            let req = match t.path.strip_prefix("GET ") {
+                Some(path) => Request::get(path)
+                    .header(HOST, host.as_str())
+                    .header(AUTHORIZATION, auth.as_str())
+                    .body(Full::new(Bytes::new())),
+                None => Request::post(t.path.as_str())
+                    .header(HOST, host.as_str())
+                    .header(AUTHORIZATION, auth.as_str())
+                    .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .body(Full::new(body.clone())),
+            }
+            .expect("valid request");
             let started = Instant::now();
             let counted = started >= measure_from;
             let result = async {

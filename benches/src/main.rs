@@ -86,6 +86,10 @@ struct ApiArgs {
     /// Leave the instance unlinked (SCAN_QR_CODE) instead of linking it to a fakewa phone first.
     #[arg(long)]
     no_link: bool,
+    /// Load another route instead, for comparison: `POST /path` (form `instance_id=…`) or
+    /// `GET /path?…` (`{id}` is replaced by the instance id), e.g. `GET /health`.
+    #[arg(long, default_value = "POST /v2/session/info")]
+    route: String,
     /// Also run `wrk` with the same request when it is on the PATH.
     #[arg(long)]
     wrk: bool,
@@ -220,10 +224,24 @@ async fn api(args: ApiArgs) -> anyhow::Result<()> {
         .parse()?;
     let target = load::Target {
         addr,
-        path: "/v2/session/info".into(),
+        path: {
+            let route = args.route.replace("{id}", &id);
+            match route.strip_prefix("POST ") {
+                Some(path) => path.trim().to_string(),
+                None if route.starts_with("GET ") => route,
+                None => anyhow::bail!("--route must start with `GET ` or `POST `: {route}"),
+            }
+        },
         bearer: stack.token.clone(),
         form: http::form(&[("instance_id", &id)]),
     };
+    match target.path.strip_prefix("GET ") {
+        Some(path) => println!("route   : GET {path} (Bearer token)"),
+        None => println!(
+            "route   : POST {} (Bearer token, form {})",
+            target.path, target.form
+        ),
+    }
     let warmup = Duration::from_secs(args.warmup);
     let duration = Duration::from_secs(args.duration.max(1));
     println!(
@@ -319,23 +337,32 @@ async fn run_wrk(stack: &Stack, target: &load::Target, args: &ApiArgs) -> anyhow
         println!("\nwrk: not on the PATH (apt-get install -y wrk), skipped");
         return Ok(());
     }
-    let script = stack.dir.path().join("info.lua");
-    std::fs::write(
-        &script,
-        format!(
-            "wrk.method = \"POST\"\nwrk.body = \"{}\"\nwrk.headers[\"Content-Type\"] = \
-             \"application/x-www-form-urlencoded\"\nwrk.headers[\"Authorization\"] = \"Bearer {}\"\n",
-            target.form, target.bearer
+    let script = stack.dir.path().join("request.lua");
+    let (lua, path) = match target.path.strip_prefix("GET ") {
+        Some(path) => (
+            format!(
+                "wrk.method = \"GET\"\nwrk.headers[\"Authorization\"] = \"Bearer {}\"\n",
+                target.bearer
+            ),
+            path,
         ),
-    )?;
+        None => (
+            format!(
+                "wrk.method = \"POST\"\nwrk.body = \"{}\"\nwrk.headers[\"Content-Type\"] = \
+                 \"application/x-www-form-urlencoded\"\nwrk.headers[\"Authorization\"] = \"Bearer {}\"\n",
+                target.form, target.bearer
+            ),
+            target.path.as_str(),
+        ),
+    };
+    std::fs::write(&script, lua)?;
     for &conns in &args.connections {
         let threads = args.client_threads.clamp(1, conns.max(1));
         let cmdline = format!(
-            "wrk -t{threads} -c{conns} -d{}s --latency -s {} {}{}",
+            "wrk -t{threads} -c{conns} -d{}s --latency -s {} '{}{path}'",
             args.duration + args.warmup,
             script.display(),
             stack.api,
-            target.path
         );
         println!(
             "\n$ {cmdline}   (no separate warm-up: duration includes the {}s)",

@@ -14,6 +14,7 @@
 pub mod config;
 pub mod error;
 pub mod events;
+pub mod instances;
 pub mod model;
 pub mod sessions;
 pub mod tenancy;
@@ -51,8 +52,11 @@ impl Core {
     /// [`Core::restore_sessions`] once the HTTP listener is up.
     pub async fn open(config: CoreConfig, store: Store) -> Result<Core, CoreError> {
         let tenancy = Tenancy::new(store.clone(), config.limits.clone());
-        let events = Events::new(store.clone(), config.events.clone());
-        let sessions = SessionManager::open(store.clone(), config.clone(), events.clone()).await?;
+        let instances = instances::InstanceCache::default();
+        let events =
+            Events::with_instance_cache(store.clone(), config.events.clone(), instances.clone());
+        let sessions =
+            SessionManager::open(store.clone(), config.clone(), events.clone(), instances).await?;
         let background = TaskTracker::new();
         let cancel = CancellationToken::new();
         background.spawn(events.clone().run_dispatcher(cancel.child_token()));

@@ -104,10 +104,13 @@ pub(crate) struct DurableInbound(pub Arc<dyn InboundSink>);
 impl whatsapp_rust::InboundDurabilityHook for DurableInbound {
     async fn on_messages(
         &self,
-        _client: Arc<whatsapp_rust::Client>,
+        client: Arc<whatsapp_rust::Client>,
         batch: &[InboundMessage],
     ) -> whatsapp_rust::anyhow::Result<()> {
-        let messages = batch.iter().map(incoming).collect();
+        let mut messages: Vec<IncomingMessage> = batch.iter().map(incoming).collect();
+        for m in &mut messages {
+            resolve_lids(&client, m).await;
+        }
         self.0
             .commit(messages)
             .await
@@ -143,6 +146,26 @@ fn incoming(m: &InboundMessage) -> IncomingMessage {
         timestamp: info.timestamp.timestamp(),
         push_name: info.push_name.clone(),
         content: content_of(&m.message),
+    }
+}
+
+/// Shows users by phone number wherever the client knows the LID's number (a LID-addressed
+/// message does not always carry its phone-number alternative).
+async fn resolve_lids(client: &whatsapp_rust::Client, m: &mut IncomingMessage) {
+    let quoted = m
+        .content
+        .quoted
+        .as_mut()
+        .and_then(|q| q.participant.as_mut());
+    for id in [Some(&mut m.chat), Some(&mut m.sender), quoted]
+        .into_iter()
+        .flatten()
+    {
+        if let Some(user) = id.strip_suffix("@lid")
+            && let Ok(Some(entry)) = client.get_lid_pn_entry(&Jid::lid(user)).await
+        {
+            *id = format!("{}@c.us", entry.phone_number);
+        }
     }
 }
 

@@ -83,6 +83,7 @@ pub struct Events {
 struct Inner {
     store: Store,
     config: EventsConfig,
+    instances: crate::instances::InstanceCache,
     /// `None` if the HTTP client could not be built (deliveries then fail and are retried).
     client: Option<reqwest::Client>,
     cache: Mutex<HashMap<String, (Instant, Arc<InstanceInfo>)>>,
@@ -104,6 +105,15 @@ pub(crate) struct InstanceInfo {
 
 impl Events {
     pub fn new(store: Store, config: EventsConfig) -> Self {
+        Events::with_instance_cache(store, config, crate::instances::InstanceCache::default())
+    }
+
+    /// [`Events::new`], sharing the server's instance cache (invalidated when webhooks change).
+    pub fn with_instance_cache(
+        store: Store,
+        config: EventsConfig,
+        instances: crate::instances::InstanceCache,
+    ) -> Self {
         let client = match ssrf::guarded_client(
             Arc::new(config.allow.clone()),
             config.request_timeout,
@@ -119,6 +129,7 @@ impl Events {
         Events {
             inner: Arc::new(Inner {
                 store,
+                instances,
                 config,
                 client,
                 cache: Mutex::new(HashMap::new()),
@@ -258,6 +269,7 @@ impl Events {
         let json =
             serde_json::to_string(&config).map_err(|e| CoreError::Internal(e.to_string()))?;
         store.set_instance_config(instance_id, &json).await?;
+        self.inner.instances.invalidate(instance_id);
         self.invalidate(instance_id);
         Ok(hooks.iter().map(WebhookConfig::redacted).collect())
     }

@@ -125,6 +125,9 @@ async fn apply_changes(
         let mut target: Option<Message> = row
             .as_ref()
             .and_then(|r| serde_json::from_str(&r.payload).ok());
+        if target.is_none() {
+            tracing::debug!(%instance, chat = %change.chat, target = %change.action.target(), "change to a message we never stored");
+        }
         let target_id = target
             .as_ref()
             .map(|t| t.id.clone())

@@ -27,6 +27,7 @@ use wawp_store::{InstanceRow, Store, StoreError};
 use crate::config::CoreConfig;
 use crate::error::CoreError;
 use crate::events::Events;
+use crate::instances::InstanceCache;
 use crate::model::{
     InstanceId, Me, QrCode, SessionConfig, SessionName, SessionStatus, SessionView,
 };
@@ -43,6 +44,7 @@ const START_SETTLE: Duration = Duration::from_secs(3);
 pub struct SessionManager {
     store: Store,
     events: Events,
+    instances: InstanceCache,
     engine: Engine,
     running: Mutex<HashMap<InstanceId, SessionHandle>>,
     tracker: TaskTracker,
@@ -50,7 +52,12 @@ pub struct SessionManager {
 }
 
 impl SessionManager {
-    pub async fn open(store: Store, config: CoreConfig, events: Events) -> Result<Self, CoreError> {
+    pub async fn open(
+        store: Store,
+        config: CoreConfig,
+        events: Events,
+        instances: InstanceCache,
+    ) -> Result<Self, CoreError> {
         let engine = Engine::new(EngineConfig {
             ws_url: config.whatsapp.url.clone(),
             version: config.whatsapp.version,
@@ -60,6 +67,7 @@ impl SessionManager {
         Ok(SessionManager {
             store,
             events,
+            instances,
             engine,
             running: Mutex::new(HashMap::new()),
             tracker: TaskTracker::new(),
@@ -112,7 +120,7 @@ impl SessionManager {
     /// are all `NoSuchSession`.
     pub async fn find(&self, tenant: &Tenant, instance_id: &str) -> Result<InstanceId, CoreError> {
         let id = InstanceId::parse(instance_id).ok_or(CoreError::NoSuchSession)?;
-        match self.store.get_instance(id.as_str()).await? {
+        match self.instances.get(&self.store, id.as_str()).await? {
             Some(row) if row.token_id == tenant.token_id => Ok(id),
             _ => Err(CoreError::NoSuchSession),
         }
@@ -142,6 +150,7 @@ impl SessionManager {
         self.store
             .set_instance_desired_state(id.as_str(), RUNNING)
             .await?;
+        self.instances.invalidate(id.as_str());
         let handle = self.spawn(id);
         let _ = tokio::time::timeout(
             START_SETTLE,
@@ -155,6 +164,7 @@ impl SessionManager {
         self.store
             .set_instance_desired_state(id.as_str(), STOPPED)
             .await?;
+        self.instances.invalidate(id.as_str());
         self.halt(id).await;
         self.info(id).await
     }
@@ -174,6 +184,7 @@ impl SessionManager {
             None => {
                 self.engine.erase(id.as_str())?;
                 self.store.set_instance_me(id.as_str(), None).await?;
+                self.instances.invalidate(id.as_str());
                 self.events.invalidate(id.as_str());
             }
         }
@@ -189,6 +200,7 @@ impl SessionManager {
         self.halt(id).await;
         self.engine.erase(id.as_str())?;
         self.store.delete_instance(id.as_str()).await?;
+        self.instances.invalidate(id.as_str());
         Ok(())
     }
 
@@ -270,9 +282,9 @@ impl SessionManager {
         self.tracker.wait().await;
     }
 
-    async fn row(&self, id: &InstanceId) -> Result<InstanceRow, CoreError> {
-        self.store
-            .get_instance(id.as_str())
+    async fn row(&self, id: &InstanceId) -> Result<std::sync::Arc<InstanceRow>, CoreError> {
+        self.instances
+            .get(&self.store, id.as_str())
             .await?
             .ok_or(CoreError::NoSuchSession)
     }
@@ -323,6 +335,7 @@ impl SessionManager {
         let task = SessionTask {
             id: id.clone(),
             events: self.events.clone(),
+            instances: self.instances.clone(),
             statuses: status_tx,
             engine: self.engine.clone(),
             store: self.store.clone(),

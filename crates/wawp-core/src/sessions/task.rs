@@ -22,6 +22,7 @@ use crate::model::{InstanceId, Me, QrCode, SessionStatus};
 pub(crate) struct SessionTask {
     pub id: InstanceId,
     pub events: Events,
+    pub instances: crate::instances::InstanceCache,
     /// Every status change, in order, for `session.status` events (see [`emit_statuses`]).
     pub statuses: mpsc::UnboundedSender<SessionStatus>,
     pub engine: Engine,
@@ -263,6 +264,7 @@ impl SessionTask {
         {
             tracing::error!(instance = %self.id, error = %e, "cannot store the linked account");
         }
+        self.instances.invalidate(self.id.as_str());
         // Event envelopes carry `me`.
         self.events.invalidate(self.id.as_str());
     }
