@@ -99,7 +99,7 @@ pub(crate) fn pub32(kp: &KeyPair) -> [u8; 32] {
     out
 }
 
-fn key_from_b64(s: &str) -> Result<KeyPair, FakeWaError> {
+pub(crate) fn key_from_b64(s: &str) -> Result<KeyPair, FakeWaError> {
     let bytes = B64
         .decode(s)
         .map_err(|e| FakeWaError::Keys(format!("bad base64: {e}")))?;

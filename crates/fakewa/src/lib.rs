@@ -12,7 +12,9 @@
 //!   receipts, presence/chatstate, acks, app state).
 //! - `state`: accounts, devices, routing table and per-device queues behind one short-held mutex.
 //! - `certs`: fakewa's root, intermediate and Noise static keys and the signed chain.
-//! - `phone`: virtual phones — whatsapp-rust clients acting as device 0 of each account.
+//! - `phone`: virtual phones — whatsapp-rust clients acting as device 0 of each account (`phone::keyshare`:
+//!   the app-state key push to new companions).
+//! - `persist`: with a data directory, accounts and devices survive restarts.
 //! - `admin`: the HTTP admin API.
 
 use std::collections::HashMap;
@@ -30,6 +32,7 @@ mod admin;
 mod certs;
 mod conn;
 mod error;
+mod persist;
 mod phone;
 mod server;
 mod stanza;
@@ -42,12 +45,14 @@ pub use error::FakeWaError;
 pub struct FakeWaConfig {
     /// Address of the single listener (WebSocket, readiness, admin). Port 0 picks a free port.
     pub listen: SocketAddr,
-    /// Where fakewa keeps its keys (so restarts keep the server identity). `None`: in memory only.
+    /// Where fakewa keeps its keys, accounts, devices and the phones' stores, so a restart keeps the
+    /// server identity and every link. `None`: in memory only.
     pub data_dir: Option<PathBuf>,
     /// How long a chat state (typing…) waits for an offline device.
     pub chatstate_ttl: Duration,
-    /// Relay receipts sent by virtual phones (device 0). Off by default: the suite's mock never emits
-    /// receipts from the phone, and a real phone's receipts would add noise to companions' tests.
+    /// Relay receipts sent by virtual phones (device 0), as a real phone's reach the sender. On by
+    /// default; whatsapp-rust's e2e suite expects its mock's behaviour (a phone that never sends
+    /// receipts): run it with `fakewa --no-phone-receipts` (`FAKEWA_NO_PHONE_RECEIPTS=1`).
     pub relay_phone_receipts: bool,
     /// Have the phone push the app-state sync key to each new companion (so it reaches `Connected`
     /// at once instead of after the client's 10 s key-share grace).
@@ -60,7 +65,7 @@ impl Default for FakeWaConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir: None,
             chatstate_ttl: Duration::from_secs(30),
-            relay_phone_receipts: false,
+            relay_phone_receipts: true,
             share_app_state_key: true,
         }
     }
@@ -95,6 +100,8 @@ pub(crate) struct Shared {
     pub tracker: TaskTracker,
     state: Mutex<state::State>,
     pub phones: Mutex<HashMap<String, Arc<phone::Phone>>>,
+    /// Serialises phone creation, so two requests for one number make one account.
+    pub create_lock: tokio::sync::Mutex<()>,
     conn_seq: AtomicU64,
 }
 
@@ -135,8 +142,14 @@ impl FakeWa {
             tracker: TaskTracker::new(),
             state: Mutex::new(state::State::default()),
             phones: Mutex::new(HashMap::new()),
+            create_lock: tokio::sync::Mutex::new(()),
             conn_seq: AtomicU64::new(0),
         });
+        // Saved accounts are back before the listener accepts: a reconnecting companion must not get a 401.
+        let saved_phones = match &shared.config.data_dir {
+            Some(dir) => persist::load(dir, &mut shared.state())?,
+            None => Vec::new(),
+        };
         let app = server::app(shared.clone());
         let token = shared.token.clone();
         shared.tracker.spawn(async move {
@@ -146,7 +159,16 @@ impl FakeWa {
             }
         });
         tracing::info!(%addr, "fakewa listening");
-        Ok(FakeWa { shared })
+        // From here an early return drops `fake`, which stops everything started so far.
+        let fake = FakeWa { shared };
+        for (number, sync_key, raw_id) in saved_phones {
+            let store = phone::open_store(&fake.shared, &number).await?;
+            phone::launch(&fake.shared, &number, store, sync_key, raw_id).await?;
+        }
+        if let Some(dir) = fake.shared.config.data_dir.clone() {
+            persist::spawn_saver(fake.shared.clone(), dir);
+        }
+        Ok(fake)
     }
 
     pub fn ws_url(&self) -> String {

@@ -66,10 +66,14 @@ pub(crate) struct Account {
     pub next_key_index: u32,
     /// Companion device id → key index.
     pub companions: BTreeMap<u16, u32>,
+    /// The app-state sync key the phone shares with every companion.
+    pub sync_key: SyncKey,
     /// App-state collection name → stored patches (version = index + 1).
     pub appstate: HashMap<String, Vec<Vec<u8>>>,
     pub available: bool,
     pub last_seen: i64,
+    /// The "about" text.
+    pub about: String,
 }
 
 /// One stanza waiting for (or already sent to and not yet acknowledged by) a device.
@@ -95,7 +99,7 @@ pub(crate) struct SignWait {
     pub pn: String,
     pub device: u16,
     pub key_index: u32,
-    pub done: oneshot::Sender<Result<(), String>>,
+    pub done: oneshot::Sender<Result<u16, String>>,
 }
 
 /// A companion that asked to pair by code with phone `pn` (stage companion_hello done).
@@ -121,6 +125,12 @@ pub(crate) struct State {
     pub subscribers: HashMap<String, Vec<(DevKey, String)>>,
     /// Noise keys of unlinked companions: their next login gets `<failure reason="401"/>`.
     pub removed: HashSet<[u8; 32]>,
+    /// Digest requests waiting for the device's first prekey upload: (iq id, connection).
+    pub pending_digests: HashMap<DevKey, Vec<(String, OutTx)>>,
+    /// Companions that got a message from their own phone (the app-state key share is confirmed by it).
+    pub phone_copies: HashSet<DevKey>,
+    /// Devices that queried their own account's device list (a phone is ready for pairings after that).
+    pub own_usync: HashSet<DevKey>,
     pub next_generated: u64,
 }
 

@@ -14,12 +14,16 @@ struct Args {
     /// Address to listen on (WebSocket, readiness and admin API).
     #[arg(long, default_value = "127.0.0.1:8088")]
     listen: SocketAddr,
-    /// Directory for fakewa's keys (keeps the server identity across restarts).
+    /// Directory for fakewa's keys, accounts and phone stores (kept across restarts).
     #[arg(long)]
     data_dir: Option<PathBuf>,
     /// How long a chat state waits for an offline device, in seconds.
     #[arg(long, env = "CHATSTATE_TTL_SECS", default_value_t = 30)]
     chatstate_ttl_secs: u64,
+    /// Do not relay the virtual phones' receipts (the behaviour whatsapp-rust's e2e suite expects of
+    /// its private mock; a real phone sends them).
+    #[arg(long, env = "FAKEWA_NO_PHONE_RECEIPTS")]
+    no_phone_receipts: bool,
 }
 
 #[tokio::main]
@@ -36,6 +40,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         listen: args.listen,
         data_dir: args.data_dir,
         chatstate_ttl: Duration::from_secs(args.chatstate_ttl_secs),
+        relay_phone_receipts: !args.no_phone_receipts,
         ..FakeWaConfig::default()
     };
     let fake = FakeWa::start(config).await?;
@@ -46,7 +51,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "root key:  {}",
         base64::engine::general_purpose::STANDARD.encode(fake.root_public_key())
     );
-    tokio::signal::ctrl_c().await?;
+    shutdown_signal().await?;
     fake.shutdown().await;
     Ok(())
+}
+
+/// Ctrl-C, or SIGTERM on Unix (what `kill` and service managers send).
+async fn shutdown_signal() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r,
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await
+    }
 }

@@ -86,29 +86,41 @@ pub(crate) fn notify_change(
         .into_iter()
         .filter(|d| *d != device)
         .collect();
+    // Once per namespace: a whatsapp-rust client keys its device registry by PN or by LID depending on
+    // what it learnt first, and only patches the entry named by the notification's `from`.
     for target in targets {
-        let id = st.next_id("dn-");
-        let node = NodeBuilder::new("notification")
-            .attr("from", util::jid(pn, 0, SERVER))
-            .attr("lid", util::jid(&lid, 0, "lid"))
-            .attr("type", "devices")
-            .attr("id", id.clone())
-            .attr("t", util::now().to_string())
-            .children([NodeBuilder::new(op)
-                .attr("device_hash", format!("2:{}", util::random_hex(4)))
-                .children([
-                    NodeBuilder::new("device")
-                        .attr("jid", util::jid(pn, device, SERVER))
-                        .attr("key-index", key_index.to_string())
-                        .build(),
-                    NodeBuilder::new("key-index-list")
-                        .attr("ts", util::now().to_string())
-                        .bytes(kil.clone())
-                        .build(),
-                ])
-                .build()])
-            .build();
-        st.deliver(&(pn.to_string(), target), "notification", id, node);
+        for lid_form in [false, true] {
+            let id = st.next_id("dn-");
+            let (user, server) = if lid_form {
+                (lid.as_str(), "lid")
+            } else {
+                (pn, SERVER)
+            };
+            let mut n = NodeBuilder::new("notification")
+                .attr("from", util::jid(user, 0, server))
+                .attr("type", "devices")
+                .attr("id", id.clone())
+                .attr("t", util::now().to_string());
+            if !lid_form {
+                n = n.attr("lid", util::jid(&lid, 0, "lid"));
+            }
+            let node = n
+                .children([NodeBuilder::new(op)
+                    .attr("device_hash", format!("2:{}", util::random_hex(4)))
+                    .children([
+                        NodeBuilder::new("device")
+                            .attr("jid", util::jid(user, device, server))
+                            .attr("key-index", key_index.to_string())
+                            .build(),
+                        NodeBuilder::new("key-index-list")
+                            .attr("ts", util::now().to_string())
+                            .bytes(kil.clone())
+                            .build(),
+                    ])
+                    .build()])
+                .build();
+            st.deliver(&(pn.to_string(), target), "notification", id, node);
+        }
     }
 }
 

@@ -22,6 +22,7 @@ pub(crate) fn handle(ctx: &mut Ctx, node: &Node) {
         "usync" => super::usync::handle(ctx, node, &id),
         "md" => super::pair::handle_md(ctx, node, &id),
         "w:sync:app:state" => super::appstate::handle(ctx, node, &id),
+        "status" if kind == "set" => super::profile::set_status(ctx, node, &id),
         "abt" => ctx.send(util::iq_result(&id, vec![props()])),
         "w" if node.get_optional_child("props").is_some() => {
             ctx.send(util::iq_result(&id, vec![props()]))

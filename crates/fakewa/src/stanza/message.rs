@@ -35,7 +35,9 @@ pub(crate) fn handle(ctx: &mut Ctx, node: &Node) {
         return;
     };
     let (s_pn, s_dev) = &sender;
-    let lid_ns = to_addr.lid;
+    // Peer messages (app-state key requests and shares between one account's devices) come from the
+    // sender's LID device, as on LID-migrated accounts; the answer then goes back to that LID device.
+    let lid_ns = to_addr.lid || attr(node, "category").as_deref() == Some("peer");
     let notify = st
         .accounts
         .get(s_pn)
@@ -93,6 +95,9 @@ pub(crate) fn handle(ctx: &mut Ctx, node: &Node) {
             kids.push(identity.clone());
         }
         msg.content = Some(wacore_binary::node::NodeContent::Nodes(kids));
+        if *s_dev == 0 && dev.0 == *s_pn {
+            st.phone_copies.insert(dev.clone());
+        }
         st.deliver(&dev, "message", id.clone(), msg);
     }
 }

@@ -12,6 +12,7 @@ pub(crate) mod pair;
 pub(crate) mod paircode;
 pub(crate) mod prekeys;
 pub(crate) mod presence;
+pub(crate) mod profile;
 pub(crate) mod receipt;
 pub(crate) mod usync;
 pub(crate) mod util;

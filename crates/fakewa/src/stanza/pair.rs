@@ -83,10 +83,10 @@ pub(crate) async fn scan_qr(
 pub(crate) async fn finish(
     shared: &Arc<Shared>,
     number: &str,
-    done: oneshot::Receiver<Result<(), String>>,
+    done: oneshot::Receiver<Result<u16, String>>,
 ) -> Result<(), FakeWaError> {
-    match tokio::time::timeout(PAIR_TIMEOUT, done).await {
-        Ok(Ok(Ok(()))) => {}
+    let device = match tokio::time::timeout(PAIR_TIMEOUT, done).await {
+        Ok(Ok(Ok(device))) => device,
         Ok(Ok(Err(e))) => return Err(FakeWaError::Pairing(e)),
         Ok(Err(_)) => {
             return Err(FakeWaError::Pairing(
@@ -94,14 +94,14 @@ pub(crate) async fn finish(
             ));
         }
         Err(_) => return Err(FakeWaError::Timeout("waiting for pair-device-sign")),
-    }
+    };
     if shared.config.share_app_state_key
         && let Ok(phone) = crate::phone::get(shared, number)
     {
         let s = shared.clone();
         shared
             .tracker
-            .spawn(async move { phone.share_app_state_key(&s).await });
+            .spawn(async move { phone.share_app_state_key(&s, device).await });
     }
     Ok(())
 }
@@ -114,7 +114,7 @@ pub(crate) fn begin_pair_success(
     number: &str,
     identity_pub: [u8; 32],
     adv_secret: [u8; 32],
-) -> Result<oneshot::Receiver<Result<(), String>>, FakeWaError> {
+) -> Result<oneshot::Receiver<Result<u16, String>>, FakeWaError> {
     let mut st = shared.state();
     if !st.pending.contains_key(&noise_pub) {
         return Err(FakeWaError::NoPendingQr);
@@ -249,7 +249,7 @@ pub(crate) fn on_iq_response(ctx: &mut Ctx, node: &Node) {
         let err = NodeBuilder::new("stream:error").attr("code", "515").build();
         let _ = tx.send(Out::Close(Some(err)));
     });
-    let _ = wait.done.send(Ok(()));
+    let _ = wait.done.send(Ok(wait.device));
 }
 
 /// `xmlns="md"` IQs from clients: pairing by code and a companion logging itself out.

@@ -2,8 +2,9 @@
 //! queue), then relayed to every device of the `to` account except the author, with `from` = the author's
 //! device in the namespace of `to`.
 //!
-//! Receipts from virtual phones (device 0) are not relayed unless `relay_phone_receipts` is set: the
-//! suite's mock phone never emits receipts, and tests count the ones companions get.
+//! Receipts from virtual phones (device 0) are relayed like a real phone's, unless
+//! `relay_phone_receipts` is off (`fakewa --no-phone-receipts`): the e2e suite's mock phone never
+//! emits receipts, and its tests count the ones companions get.
 
 use wacore_binary::Node;
 use wacore_binary::builder::NodeBuilder;

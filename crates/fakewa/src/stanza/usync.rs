@@ -17,7 +17,12 @@ pub(crate) fn handle(ctx: &mut Ctx, node: &Node, id: &str) {
         .map(|q| children(q).iter().map(|c| c.tag.to_string()).collect())
         .unwrap_or_default();
     let users: Vec<Node> = {
-        let st = ctx.shared.state();
+        let mut st = ctx.shared.state();
+        if let Some(dev) = &ctx.device
+            && wants.iter().any(|w| w == "devices")
+        {
+            st.own_usync.insert(dev.clone());
+        }
         usync
             .get_optional_child("list")
             .map(|l| children(l).iter().map(|u| user(&st, u, &wants)).collect())

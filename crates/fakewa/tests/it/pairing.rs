@@ -188,3 +188,41 @@ async fn a_client_without_push_name_gets_the_account_name_from_app_state() {
     );
     fake.shutdown().await;
 }
+
+#[tokio::test]
+async fn digest_matches_the_uploaded_keys() {
+    let fake = start_fake().await;
+    fake.create_phone("15550005555", "Eli")
+        .await
+        .expect("phone");
+    let c = link_by_qr(&fake, "15550005555").await;
+    let digest = c
+        .client
+        .execute(wacore::iq::prekeys::DigestKeyBundleSpec::new())
+        .await
+        .expect("digest");
+    assert!(
+        !digest.prekey_ids.is_empty(),
+        "the server lists the one-time prekeys"
+    );
+    assert_eq!(digest.hash.len(), 20);
+    fake.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_offline_companion_unlinked_is_refused_at_its_next_login() {
+    let fake = start_fake().await;
+    fake.create_phone("15550006666", "Fio")
+        .await
+        .expect("phone");
+    let mut c = link_by_qr(&fake, "15550006666").await;
+    c.stop().await;
+    fake.unlink("15550006666").await.expect("unlink");
+    c.restart(&fake).await;
+    c.wait_for("LoggedOut at login", |e| match e {
+        Event::LoggedOut(l) => Some(l.on_connect),
+        _ => None,
+    })
+    .await;
+    fake.shutdown().await;
+}

@@ -208,3 +208,51 @@ async fn echo_phone_answers() {
     );
     fake.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_restart_with_data_dir_keeps_accounts_and_links() {
+    crate::common::init();
+    let dir = std::env::temp_dir().join(format!("fakewa-restart-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let config = fakewa::FakeWaConfig {
+        listen: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        data_dir: Some(dir.clone()),
+        ..Default::default()
+    };
+    let fake = fakewa::FakeWa::start(config.clone()).await.expect("start");
+    fake.create_phone("15558880001", "Ned")
+        .await
+        .expect("phone A");
+    fake.create_phone("15558880002", "Ola")
+        .await
+        .expect("phone B");
+    let mut a = link_by_qr(&fake, "15558880001").await;
+    let mut b = link_by_qr(&fake, "15558880002").await;
+    a.client
+        .send_text(Jid::pn("15558880002"), "before")
+        .await
+        .expect("send");
+    assert_eq!(b.text().await.1, "before");
+    fake.shutdown().await;
+
+    let fake = fakewa::FakeWa::start(config).await.expect("restart");
+    a.connected().await;
+    b.connected().await;
+    a.client
+        .send_text(Jid::pn("15558880002"), "after")
+        .await
+        .expect("send");
+    assert_eq!(b.text().await.1, "after");
+    let id = fake
+        .send_text("15558880002", "15558880001", "from the phone")
+        .await
+        .expect("phone");
+    assert!(!id.is_empty());
+    assert_eq!(a.text().await.1, "from the phone");
+    fake.shutdown().await;
+    let _ = std::fs::remove_dir_all(dir);
+}

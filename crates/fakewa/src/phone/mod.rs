@@ -11,20 +11,23 @@ use rand::{Rng as _, RngExt as _};
 use tokio::sync::watch;
 use wacore::libsignal::protocol::KeyPair;
 use wacore::proto_helpers::MessageExt as _;
-use wacore::store::traits::{AppStateSyncKey, AppSyncStore as _, DeviceStore as _};
+use wacore::store::traits::{AppStateSyncKey, Backend};
 use wacore::store::{Device, InMemoryBackend};
 use wacore::types::events::Event;
 use wacore_binary::Jid;
-use waproto::buffa::{Message as _, MessageField};
+use waproto::buffa::Message as _;
 use waproto::whatsapp as wa;
 use whatsapp_rust::Client;
 use whatsapp_rust::bot::{Bot, BotHandle};
+use whatsapp_rust::store::SqliteStore;
 use whatsapp_rust::transport::TokioWebSocketTransportFactory;
 
 use crate::certs::pub32;
 use crate::stanza::{appstate_seed, util};
 use crate::state::{Account, DeviceRec, SyncKey};
 use crate::{FakeWaError, InboxMessage, PhoneInfo, Shared};
+
+mod keyshare;
 
 const ONLINE_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -68,6 +71,7 @@ pub(crate) async fn create(
             "a phone number needs digits".into(),
         ));
     }
+    let _creating = shared.create_lock.lock().await;
     if shared.phones().contains_key(&number)
         && let Some(info) = info(shared, &number)
     {
@@ -120,6 +124,7 @@ pub(crate) async fn create(
                 next_device: 1,
                 next_key_index: 1,
                 companions: BTreeMap::new(),
+                sync_key: sync_key.clone(),
                 appstate: [(
                     appstate_seed::PUSH_NAME_COLLECTION.to_string(),
                     vec![appstate_seed::push_name_patch(&sync_key, push_name)],
@@ -128,6 +133,7 @@ pub(crate) async fn create(
                 .collect(),
                 available: false,
                 last_seen: util::now(),
+                about: String::new(),
             },
         );
         st.lid_to_pn.insert(lid.clone(), number.clone());
@@ -137,7 +143,7 @@ pub(crate) async fn create(
         st.devices.insert((number.clone(), 0), rec);
     }
 
-    let backend = InMemoryBackend::new();
+    let backend = open_store(shared, &number).await?;
     backend
         .save(&dev)
         .await
@@ -158,13 +164,40 @@ pub(crate) async fn create(
         )
         .await
         .map_err(|e| FakeWaError::Phone(e.to_string()))?;
+    launch(shared, &number, backend, sync_key, raw_id).await?;
+    info(shared, &number).ok_or(FakeWaError::UnknownPhone(number))
+}
 
+/// The phone's whatsapp-rust store: `<data-dir>/phone-<number>.db` (SQLite), or in memory.
+pub(crate) async fn open_store(
+    shared: &Shared,
+    number: &str,
+) -> Result<Arc<dyn Backend>, FakeWaError> {
+    let Some(dir) = &shared.config.data_dir else {
+        return Ok(Arc::new(InMemoryBackend::new()));
+    };
+    std::fs::create_dir_all(dir)?;
+    let path = dir.join(format!("phone-{number}.db"));
+    let store = SqliteStore::new(&path.to_string_lossy())
+        .await
+        .map_err(|e| FakeWaError::Phone(format!("{}: {e}", path.display())))?;
+    Ok(Arc::new(store))
+}
+
+/// Starts the phone's client on its store and waits until it is online.
+pub(crate) async fn launch(
+    shared: &Arc<Shared>,
+    number: &str,
+    backend: Arc<dyn Backend>,
+    sync_key: SyncKey,
+    raw_id: u32,
+) -> Result<(), FakeWaError> {
     let echo = Arc::new(AtomicBool::new(false));
     let inbox = Arc::new(Mutex::new(Vec::new()));
     let (online_tx, mut online_rx) = watch::channel(false);
     let (echo2, inbox2) = (echo.clone(), inbox.clone());
     let bot = Bot::builder()
-        .with_backend(backend)
+        .with_backend_arc(backend)
         .with_transport_factory(TokioWebSocketTransportFactory::new().with_url(shared.ws_url()))
         .with_version((2, 3000, 0))
         .on_event(move |event, client| {
@@ -177,7 +210,7 @@ pub(crate) async fn create(
     let client = bot.client();
     let handle = bot.spawn();
     let phone = Arc::new(Phone {
-        number: number.clone(),
+        number: number.to_string(),
         client,
         handle: Mutex::new(Some(handle)),
         echo,
@@ -185,15 +218,29 @@ pub(crate) async fn create(
         sync_key,
         raw_id,
     });
-    shared.phones().insert(number.clone(), phone);
-    let online = tokio::time::timeout(ONLINE_TIMEOUT, online_rx.wait_for(|v| *v)).await;
-    if !matches!(online, Ok(Ok(_))) {
+    shared.phones().insert(number.to_string(), phone);
+    let online = matches!(
+        tokio::time::timeout(ONLINE_TIMEOUT, online_rx.wait_for(|v| *v)).await,
+        Ok(Ok(_))
+    );
+    if !online {
         return Err(FakeWaError::Timeout(
             "waiting for the virtual phone to connect",
         ));
     }
+    // Pairings must come after the phone's own device-list query, or its answer (without the new
+    // companion) may overwrite what the `devices` notification taught it.
+    let dev = (number.to_string(), 0);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let synced = shared.state().own_usync.contains(&dev);
+        if synced || Instant::now() >= deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     tracing::info!(%number, "virtual phone online");
-    info(shared, &number).ok_or(FakeWaError::UnknownPhone(number))
+    Ok(())
 }
 
 /// The phone's own `account`: an ADV identity signed by itself (key index 0), as a primary holds.
@@ -296,51 +343,6 @@ impl Phone {
         Ok(sent.message_id)
     }
 
-    /// Sends the account's app-state sync key to its own devices (a self-DM fan-out). Waits first until
-    /// the phone has acknowledged the devices notification that told it about the new companion.
-    pub async fn share_app_state_key(&self, shared: &Shared) {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        // The phone learns about the companion from a `devices` notification; without it the fan-out is empty.
-        while Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            if !notifications_pending(shared, &self.number) {
-                break;
-            }
-        }
-        let key = wa::message::AppStateSyncKey {
-            key_id: MessageField::some(wa::message::AppStateSyncKeyId {
-                key_id: Some(self.sync_key.id.clone()),
-            }),
-            key_data: MessageField::some(wa::message::AppStateSyncKeyData {
-                key_data: Some(self.sync_key.data.clone()),
-                fingerprint: MessageField::some(wa::message::AppStateSyncKeyFingerprint {
-                    raw_id: Some(self.raw_id),
-                    current_index: Some(0),
-                    device_indexes: vec![0],
-                }),
-                timestamp: Some(self.sync_key.timestamp_ms),
-            }),
-        };
-        let msg = wa::Message {
-            protocol_message: MessageField::some(wa::message::ProtocolMessage {
-                r#type: Some(wa::message::protocol_message::Type::APP_STATE_SYNC_KEY_SHARE),
-                app_state_sync_key_share: MessageField::some(wa::message::AppStateSyncKeyShare {
-                    keys: vec![key],
-                }),
-                ..Default::default()
-            }),
-            ..Default::default()
-        };
-        match self
-            .client
-            .send_message(Jid::pn(self.number.clone()), msg)
-            .await
-        {
-            Ok(_) => tracing::debug!(number = %self.number, "app-state key shared"),
-            Err(e) => tracing::warn!(number = %self.number, "app-state key share failed: {e}"),
-        }
-    }
-
     pub async fn stop(&self) {
         let handle = self.handle.lock().ok().and_then(|mut h| h.take());
         if let Some(h) = handle {
@@ -355,12 +357,4 @@ impl Phone {
             h.abort();
         }
     }
-}
-
-fn notifications_pending(shared: &Shared, number: &str) -> bool {
-    shared
-        .state()
-        .queues
-        .get(&(number.to_string(), 0))
-        .is_some_and(|q| q.iter().any(|e| e.class == "notification"))
 }
