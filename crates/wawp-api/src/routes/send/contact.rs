@@ -60,18 +60,14 @@ pub async fn send_contact_vcard(
         ));
     }
     let cards = p.contacts.iter().map(card).collect::<Result<Vec<_>, _>>()?;
-    let reply_to = super::reply_to(p.reply_to.as_deref());
-    let sent = state
-        .core
-        .sessions()
-        .send(
-            &session.id,
-            p.chat_id.as_str(),
-            Outgoing::Contacts(cards),
-            reply_to,
-        )
-        .await?;
-    Ok(Reply(MessageObject(sent)))
+    super::send_and_answer(
+        &state,
+        &session,
+        &p.chat_id,
+        Outgoing::Contacts(cards),
+        p.reply_to.as_deref(),
+    )
+    .await
 }
 
 /// (display name, vCard) of one card.

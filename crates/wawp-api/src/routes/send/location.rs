@@ -70,16 +70,12 @@ pub async fn send_location(
         name: p.title.filter(|t| !t.is_empty()),
         address: p.message.filter(|m| !m.is_empty()),
     };
-    let reply_to = super::reply_to(p.reply_to.as_deref());
-    let sent = state
-        .core
-        .sessions()
-        .send(
-            &session.id,
-            p.chat_id.as_str(),
-            Outgoing::Location(location),
-            reply_to,
-        )
-        .await?;
-    Ok(Reply(MessageObject(sent)))
+    super::send_and_answer(
+        &state,
+        &session,
+        &p.chat_id,
+        Outgoing::Location(location),
+        p.reply_to.as_deref(),
+    )
+    .await
 }

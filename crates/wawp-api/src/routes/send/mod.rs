@@ -21,9 +21,14 @@ pub use text::*;
 use axum::http::Method;
 use serde::Deserialize;
 use utoipa::ToSchema;
+use wawp_core::sessions::Outgoing;
 
-use crate::extract::{ChatId, Required};
+use crate::error::ApiResult;
+use crate::extract::{ChatId, Required, SessionRef};
+use crate::reply::{Done, Reply};
 use crate::routes::Table;
+use crate::routes::messages::view::MessageObject;
+use crate::state::AppState;
 
 pub(crate) fn table() -> Table {
     use Method as M;
@@ -53,4 +58,41 @@ impl Required for ChatParams {
 pub(crate) fn reply_to(raw: Option<&str>) -> Option<&str> {
     raw.map(str::trim)
         .filter(|r| !r.is_empty() && *r != "false" && *r != "null")
+}
+
+/// Sends `outgoing` to `chat` (as a reply when `reply_to` names a message) and answers with the
+/// sent message: the shared tail of every send route.
+pub(crate) async fn send_and_answer(
+    state: &AppState,
+    session: &SessionRef,
+    chat: &ChatId,
+    outgoing: Outgoing,
+    reply_to: Option<&str>,
+) -> ApiResult<Reply<MessageObject>> {
+    let sent = state
+        .core
+        .sessions()
+        .send(
+            &session.id,
+            chat.as_str(),
+            outgoing,
+            self::reply_to(reply_to),
+        )
+        .await?;
+    Ok(Reply(MessageObject(sent)))
+}
+
+/// Shows (`on`) or stops showing us typing in the chat.
+pub(crate) async fn set_typing(
+    state: &AppState,
+    session: &SessionRef,
+    chat: &ChatId,
+    on: bool,
+) -> ApiResult<Reply<Done>> {
+    state
+        .core
+        .sessions()
+        .typing(&session.id, chat.as_str(), on)
+        .await?;
+    Ok(Done::ok())
 }

@@ -47,18 +47,14 @@ pub async fn send_poll(
     Params(p): Params<SendPollParams>,
 ) -> ApiResult<Reply<MessageObject>> {
     let poll = check(p.poll)?;
-    let reply_to = super::reply_to(p.reply_to.as_deref());
-    let sent = state
-        .core
-        .sessions()
-        .send(
-            &session.id,
-            p.chat_id.as_str(),
-            Outgoing::Poll(poll),
-            reply_to,
-        )
-        .await?;
-    Ok(Reply(MessageObject(sent)))
+    super::send_and_answer(
+        &state,
+        &session,
+        &p.chat_id,
+        Outgoing::Poll(poll),
+        p.reply_to.as_deref(),
+    )
+    .await
 }
 
 fn check(spec: PollSpec) -> Result<Poll, ApiError> {

@@ -18,10 +18,5 @@ pub async fn start_typing(
     session: SessionRef,
     Params(p): Params<ChatParams>,
 ) -> ApiResult<Reply<Done>> {
-    state
-        .core
-        .sessions()
-        .typing(&session.id, p.chat_id.as_str(), true)
-        .await?;
-    Ok(Done::ok())
+    super::set_typing(&state, &session, &p.chat_id, true).await
 }
