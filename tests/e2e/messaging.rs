@@ -520,6 +520,26 @@ async fn reactions_edits_deletes_and_read_receipts_reach_the_other_side() {
         .expect("chat");
     assert_eq!(chat["unreadCount"], 0);
 
+    // B marks the chat unread again (an app-state change) and the overview counts it.
+    env.call(
+        "POST",
+        "/v2/chats/unread",
+        &[("instance_id", &b), ("chatId", from_a)],
+    )
+    .await
+    .assert_status(200);
+    let overview = env
+        .call("GET", "/v2/chats/overview", &[("instance_id", &b)])
+        .await;
+    overview.assert_status(200);
+    assert_eq!(overview.json["unreadChats"], 1, "{}", overview.text);
+    let entry = overview.json["chats"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["id"] == from_a).cloned())
+        .expect("listed");
+    assert_eq!(entry["unreadCount"], 1);
+    assert_eq!(entry["lastMessage"]["body"], "final text");
+
     // Only our own messages can be edited or deleted.
     let res = env
         .call(

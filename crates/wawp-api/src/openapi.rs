@@ -88,7 +88,7 @@ pub struct TokenQuery {
         auth::get_qr_raw, auth::get_qr_image, auth::request_code_phone_login,
         send::send_text_message, send::send_location, send::send_poll, send::send_contact_vcard,
         send::mark_message_s_as_seen, send::start_typing, send::stop_typing, send::reaction,
-        chats::chats_list_overview, chats::get_messages_in_chat, chats::mark_as_read,
+        chats::chats_list_overview, chats::get_messages_in_chat, chats::mark_as_read, chats::get_chats_overview, chats::mark_chat_as_unread,
         messages::get_message_by_id, messages::edit_a_text_message, messages::delete_a_message,
         webhooks::list_webhooks, webhooks::replace_webhooks, webhooks::list_deliveries, webhooks::replay_events,
         events::event_stream,

@@ -259,6 +259,16 @@ impl EngineSender {
             .map_err(|e| EngineError::Upstream(e.to_string()))
     }
 
+    /// Marks `chat` unread on every device of the account (an app-state change, as the phone does).
+    pub async fn mark_chat_unread(&self, chat: &str) -> Result<(), EngineError> {
+        let to = jid(chat)?;
+        self.client
+            .chat_actions()
+            .mark_chat_as_read(&to, false, None)
+            .await
+            .map_err(|e| EngineError::Upstream(e.to_string()))
+    }
+
     /// Shows (`true`) or stops showing us as typing in `chat`.
     pub async fn typing(&self, chat: &str, on: bool) -> Result<(), EngineError> {
         let to = jid(chat)?;

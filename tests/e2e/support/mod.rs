@@ -23,6 +23,13 @@ pub struct TestEnv {
 impl TestEnv {
     pub async fn start() -> TestEnv {
         let _ = rustls::crypto::ring::default_provider().install_default();
+        // Logs only when asked (`RUST_LOG=wawp_core=debug cargo test …`), captured per test.
+        if std::env::var_os("RUST_LOG").is_some() {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+                .with_test_writer()
+                .try_init();
+        }
         let dir = tempfile::tempdir().expect("temp dir");
         let fakewa = FakeWa::start(FakeWaConfig::default())
             .await

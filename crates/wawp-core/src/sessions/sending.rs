@@ -223,6 +223,22 @@ impl SessionManager {
         Ok(rows.len())
     }
 
+    /// Marks `chat` unread (on every device of the account); its unread count becomes at least 1.
+    pub async fn mark_chat_unread(&self, id: &InstanceId, chat: &str) -> Result<(), CoreError> {
+        let (sender, _) = self.working_sender(id).await?;
+        sender.mark_chat_unread(chat).await.map_err(engine_error)?;
+        let current = self
+            .store
+            .get_chat(id.as_str(), chat)
+            .await?
+            .map(|c| c.unread_count)
+            .unwrap_or(0);
+        self.store
+            .set_chat_unread(id.as_str(), chat, current.max(1))
+            .await?;
+        Ok(())
+    }
+
     /// Shows us typing in `chat` (`true`) or stops it.
     pub async fn typing(&self, id: &InstanceId, chat: &str, on: bool) -> Result<(), CoreError> {
         let (sender, _) = self.working_sender(id).await?;

@@ -2,11 +2,15 @@
 
 mod index;
 mod messages;
+mod overview;
 mod read;
+mod unread;
 
 pub use index::*;
 pub use messages::*;
+pub use overview::*;
 pub use read::*;
+pub use unread::*;
 
 use axum::http::Method;
 
@@ -18,4 +22,6 @@ pub(crate) fn table() -> Table {
         .route(&[M::GET, M::POST], "/v2/chats", None, chats_list_overview)
         .route(&[M::GET], "/v2/chats/messages", None, get_messages_in_chat)
         .route(&[M::POST], "/v2/chats/read", None, mark_as_read)
+        .route(&[M::GET], "/v2/chats/overview", None, get_chats_overview)
+        .route(&[M::POST], "/v2/chats/unread", None, mark_chat_as_unread)
 }
