@@ -3,11 +3,14 @@
 //!
 //! - `wawp-bench api`: requests/s and latency percentiles of `POST /v2/session/info` under load.
 //! - `wawp-bench memory`: RSS of the wawp process with 0, 100 and 500 linked idle sessions.
+//! - `wawp-bench messages`: `send/text` from A to B through fakewa, to a webhook on B (issues 4
+//!   and 5): latency API call → webhook, messages/s, losses and duplicates.
 //!
 //! See benches/README.md for how to build and run it.
 
 mod http;
 mod load;
+mod messages;
 mod procfs;
 mod stack;
 
@@ -22,7 +25,7 @@ use crate::stack::{Binaries, Stack, StackOptions};
 #[derive(Parser)]
 #[command(
     name = "wawp-bench",
-    about = "Benchmarks for wawp: API overhead and memory per session"
+    about = "Benchmarks for wawp: API overhead, memory per session, message and webhook latency"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -35,10 +38,12 @@ enum Cmd {
     Api(ApiArgs),
     /// RSS of the server (and of fakewa) with N linked idle sessions.
     Memory(MemoryArgs),
+    /// `send/text` A → B through fakewa, timed to B's `message` webhook: latency, msg/s, losses.
+    Messages(messages::MessagesArgs),
 }
 
 #[derive(Args)]
-struct Common {
+pub(crate) struct Common {
     /// The wawp binary, built with `cargo build --release -p wawp --features sandbox`
     /// [default: $CARGO_TARGET_DIR or <workspace>/target, then release/wawp].
     #[arg(long)]
@@ -56,7 +61,7 @@ struct Common {
 }
 
 impl Common {
-    fn binaries(&self) -> anyhow::Result<Binaries> {
+    pub(crate) fn binaries(&self) -> anyhow::Result<Binaries> {
         let dir = stack::default_release_dir();
         let bins = Binaries {
             wawp: self.wawp.clone().unwrap_or_else(|| dir.join("wawp")),
@@ -124,6 +129,7 @@ fn main() -> std::process::ExitCode {
     let threads = match &cli.command {
         Cmd::Api(a) => a.client_threads,
         Cmd::Memory(m) => m.client_threads,
+        Cmd::Messages(m) => m.client_threads,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads.max(1))
@@ -143,6 +149,7 @@ fn main() -> std::process::ExitCode {
                 match cli.command {
                     Cmd::Api(a) => api(a).await,
                     Cmd::Memory(m) => memory(m).await,
+                    Cmd::Messages(m) => messages::run(m).await,
                 }
             } => r,
             _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
@@ -158,7 +165,7 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-fn header(what: &str, bins: &Binaries) {
+pub(crate) fn header(what: &str, bins: &Binaries) {
     println!("== wawp-bench {what}");
     println!("machine : {}", procfs::machine());
     println!("server  : {}", bins.wawp.display());

@@ -309,7 +309,8 @@ impl Stack {
             .context("no QR value")
     }
 
-    async fn fakewa(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
+    /// `POST /admin{path}` on fakewa with a JSON body.
+    pub async fn fakewa(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
         let url = format!("{}/admin{path}", self.fakewa_http);
         self.http
             .call("POST", &url, None, Body::Json(body))

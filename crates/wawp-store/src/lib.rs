@@ -64,8 +64,13 @@ pub const SQLITE_FILE: &str = "wawp.db";
 /// The token CLI writes to the same file while the server runs; WAL lets readers through and this
 /// makes the (rare) concurrent writers queue instead of failing.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-/// SQLite connections: WAL allows any number of readers beside one writer.
-const SQLITE_MAX_CONNECTIONS: u32 = 8;
+/// SQLite connections: one. SQLite has a single writer; with several connections, concurrent
+/// writers (messages committed before the WhatsApp ack, the webhook dispatcher's claims and
+/// settlements) wait in SQLite's busy handler, which sleeps 1, 2, 5 … 100 ms between tries and
+/// capped the message path near 200 msg/s (`benches/README.md`). One connection queues them in
+/// the pool instead, in arrival order and without sleeping. No query holds a connection while it
+/// waits for another (transactions only use their own), so this cannot deadlock.
+const SQLITE_MAX_CONNECTIONS: u32 = 1;
 const POSTGRES_MAX_CONNECTIONS: u32 = 16;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Extra attempts at opening a SQLite file that another process is creating at the same moment.
