@@ -31,17 +31,7 @@ async fn a_text_reaches_the_contact_and_is_stored_as_sent() {
     let bob = env.phone("12015550222", "Bob").await;
     let id = env.linked_instance(&me).await;
 
-    let res = env
-        .call(
-            "POST",
-            "/v2/send/text",
-            &[
-                ("instance_id", &id),
-                ("chatId", "12015550222@c.us"),
-                ("message", "hi Bob"),
-            ],
-        )
-        .await;
+    let res = env.send_text(&id, "12015550222@c.us", "hi Bob").await;
     res.assert_status(200);
     let sent = &res.json;
     let sent_id = sent["id"].as_str().expect("id");
@@ -165,17 +155,7 @@ async fn two_sessions_talk_and_the_sender_sees_the_delivery_ack() {
     let a = env.linked_instance(&pa).await;
     let b = env.linked_instance(&pb).await;
 
-    let res = env
-        .call(
-            "POST",
-            "/v2/send/text",
-            &[
-                ("instance_id", &a),
-                ("chatId", "12015550266@c.us"),
-                ("message", "ping"),
-            ],
-        )
-        .await;
+    let res = env.send_text(&a, "12015550266@c.us", "ping").await;
     res.assert_status(200);
     let sent_id = res.json["id"].as_str().expect("id").to_string();
     wait_for_message(&env, &b, "12015550255@c.us", "ping").await;
@@ -197,17 +177,7 @@ async fn two_sessions_talk_and_the_sender_sees_the_delivery_ack() {
     })
     .await;
 
-    let res = env
-        .call(
-            "POST",
-            "/v2/send/text",
-            &[
-                ("instance_id", &b),
-                ("chatId", "12015550255@c.us"),
-                ("message", "pong"),
-            ],
-        )
-        .await;
+    let res = env.send_text(&b, "12015550255@c.us", "pong").await;
     res.assert_status(200);
     wait_for_message(&env, &a, "12015550266@c.us", "pong").await;
 }
@@ -252,17 +222,7 @@ async fn bad_sends_are_refused_with_documented_errors() {
         res.text
     );
 
-    let res = env
-        .call(
-            "POST",
-            "/v2/send/text",
-            &[
-                ("instance_id", &id),
-                ("chatId", "20123@c.us"),
-                ("message", "x"),
-            ],
-        )
-        .await;
+    let res = env.send_text(&id, "20123@c.us", "x").await;
     res.assert_error(400, "invalid_chat_id");
 
     let res = env
@@ -281,17 +241,7 @@ async fn bad_sends_are_refused_with_documented_errors() {
     env.call("POST", "/v2/session/stop", &[("instance_id", &id)])
         .await
         .assert_status(200);
-    let res = env
-        .call(
-            "POST",
-            "/v2/send/text",
-            &[
-                ("instance_id", &id),
-                ("chatId", "12015550211@c.us"),
-                ("message", "x"),
-            ],
-        )
-        .await;
+    let res = env.send_text(&id, "12015550211@c.us", "x").await;
     res.assert_error(422, "session_unexpected_status");
 }
 
@@ -432,17 +382,7 @@ async fn reactions_edits_deletes_and_read_receipts_reach_the_other_side() {
     let to_b = "12015550455@c.us";
     let from_a = "12015550444@c.us";
 
-    let sent = env
-        .call(
-            "POST",
-            "/v2/send/text",
-            &[
-                ("instance_id", &a),
-                ("chatId", to_b),
-                ("message", "first draft"),
-            ],
-        )
-        .await;
+    let sent = env.send_text(&a, to_b, "first draft").await;
     sent.assert_status(200);
     let sent_id = sent.json["id"].as_str().expect("id").to_string();
     let bare = sent.json["_data"]["id"]["id"]

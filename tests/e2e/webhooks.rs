@@ -497,17 +497,7 @@ async fn webhooks_set_at_create_hear_status_changes_and_messages() {
     assert_eq!(inbound.body["payload"]["from"], "12015550342@c.us");
     assert_eq!(inbound.body["payload"]["fromMe"], false);
 
-    let sent = env
-        .call(
-            "POST",
-            "/v2/send/text",
-            &[
-                ("instance_id", &id),
-                ("chatId", "12015550342@c.us"),
-                ("message", "hi Pete"),
-            ],
-        )
-        .await;
+    let sent = env.send_text(&id, "12015550342@c.us", "hi Pete").await;
     sent.assert_status(200);
     let sent_id = sent.json["id"].as_str().expect("id").to_string();
     eventually("message.any for our own message", || async {

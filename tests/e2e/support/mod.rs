@@ -77,6 +77,20 @@ impl TestEnv {
         Resp::read(res).await
     }
 
+    /// `POST /v2/send/text` from `instance` to `chat`.
+    pub async fn send_text(&self, instance: &str, chat: &str, text: &str) -> Resp {
+        self.call(
+            "POST",
+            "/v2/send/text",
+            &[
+                ("instance_id", instance),
+                ("chatId", chat),
+                ("message", text),
+            ],
+        )
+        .await
+    }
+
     /// Creates an instance and returns its id.
     pub async fn create_instance(&self) -> String {
         let res = self.call("POST", "/v2/session/create", &[]).await;
