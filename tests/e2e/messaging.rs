@@ -303,13 +303,8 @@ async fn locations_contacts_and_polls_arrive_with_their_fields() {
     let contacts = serde_json::json!({"instance_id": a, "chatId": to_b,
         "contacts": [{"fullName": "Wawp Support", "organization": "Wawp HQ", "phoneNumber": "+12015550433"}]});
     let res = env
-        .http
-        .post(format!("{}/v2/send/contact", env.wawp.base))
-        .bearer_auth(&env.token)
-        .json(&contacts)
-        .send()
+        .json(reqwest::Method::POST, "/v2/send/contact", &contacts)
         .await;
-    let res = crate::support::Resp::read(res.expect("sent")).await;
     res.assert_status(200);
     let got = wait_stored(&env, &b, from_a, "the contact card", |m| {
         m["type"] == "vcard"
@@ -324,13 +319,8 @@ async fn locations_contacts_and_polls_arrive_with_their_fields() {
     let poll = serde_json::json!({"instance_id": a, "chatId": to_b,
         "poll": {"name": "Lunch?", "options": ["Pizza", "Sushi", "Salad"], "multipleAnswers": false}});
     let res = env
-        .http
-        .post(format!("{}/v2/send/poll", env.wawp.base))
-        .bearer_auth(&env.token)
-        .json(&poll)
-        .send()
+        .json(reqwest::Method::POST, "/v2/send/poll", &poll)
         .await;
-    let res = crate::support::Resp::read(res.expect("sent")).await;
     res.assert_status(200);
     let got = wait_stored(&env, &b, from_a, "the poll", |m| {
         m["type"] == "poll_creation"
@@ -345,14 +335,7 @@ async fn locations_contacts_and_polls_arrive_with_their_fields() {
 
     // Bad inputs are refused before anything is sent.
     let bad = serde_json::json!({"instance_id": a, "chatId": to_b, "poll": {"name": "One?", "options": ["only"]}});
-    let res = env
-        .http
-        .post(format!("{}/v2/send/poll", env.wawp.base))
-        .bearer_auth(&env.token)
-        .json(&bad)
-        .send()
-        .await;
-    crate::support::Resp::read(res.expect("sent"))
+    env.json(reqwest::Method::POST, "/v2/send/poll", &bad)
         .await
         .assert_error(400, "invalid_param");
     let res = env

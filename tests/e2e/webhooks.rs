@@ -111,15 +111,12 @@ async fn loopback() -> (TcpListener, SocketAddr) {
 
 /// `PUT /v2/webhooks` with a JSON body.
 async fn put_webhooks(env: &TestEnv, instance: &str, webhooks: Value) -> Resp {
-    let res = env
-        .http
-        .put(format!("{}/v2/webhooks", env.wawp.base))
-        .bearer_auth(&env.token)
-        .json(&json!({"instance_id": instance, "webhooks": webhooks}))
-        .send()
-        .await
-        .expect("request sent");
-    Resp::read(res).await
+    env.json(
+        reqwest::Method::PUT,
+        "/v2/webhooks",
+        &json!({"instance_id": instance, "webhooks": webhooks}),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -435,14 +432,12 @@ async fn webhooks_set_at_create_hear_status_changes_and_messages() {
         "metadata": {"user.id": "42"},
     });
     let res = env
-        .http
-        .post(format!("{}/v2/session/create", env.wawp.base))
-        .bearer_auth(&env.token)
-        .json(&json!({ "config": config }))
-        .send()
-        .await
-        .expect("request sent");
-    let res = Resp::read(res).await;
+        .json(
+            reqwest::Method::POST,
+            "/v2/session/create",
+            &json!({ "config": config }),
+        )
+        .await;
     res.assert_status(201);
     let id = res.json["instance_id"]
         .as_str()

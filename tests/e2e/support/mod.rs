@@ -77,6 +77,24 @@ impl TestEnv {
         Resp::read(res).await
     }
 
+    /// `method` `path` with a JSON body and this env's token.
+    pub async fn json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Resp {
+        let url = format!("{}{path}", self.wawp.base);
+        let res = self
+            .http
+            .request(method, url)
+            .bearer_auth(&self.token)
+            .json(body)
+            .send()
+            .await;
+        Resp::read(res.expect("request sent")).await
+    }
+
     /// `POST /v2/send/text` from `instance` to `chat`.
     pub async fn send_text(&self, instance: &str, chat: &str, text: &str) -> Resp {
         self.call(

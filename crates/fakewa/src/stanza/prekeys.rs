@@ -112,17 +112,7 @@ fn digest(rec: &DeviceRec) -> Node {
             NodeBuilder::new("identity")
                 .bytes(rec.identity.clone())
                 .build(),
-            NodeBuilder::new("skey")
-                .children([
-                    NodeBuilder::new("id").bytes(rec.skey_id.clone()).build(),
-                    NodeBuilder::new("value")
-                        .bytes(rec.skey_val.clone())
-                        .build(),
-                    NodeBuilder::new("signature")
-                        .bytes(rec.skey_sig.clone())
-                        .build(),
-                ])
-                .build(),
+            skey_node(rec),
             NodeBuilder::new("list")
                 .children(
                     rec.prekeys
@@ -203,19 +193,7 @@ fn bundle(st: &mut State, jid: &str) -> Node {
                 .build(),
         );
     }
-    nodes.push(
-        NodeBuilder::new("skey")
-            .children([
-                NodeBuilder::new("id").bytes(rec.skey_id.clone()).build(),
-                NodeBuilder::new("value")
-                    .bytes(rec.skey_val.clone())
-                    .build(),
-                NodeBuilder::new("signature")
-                    .bytes(rec.skey_sig.clone())
-                    .build(),
-            ])
-            .build(),
-    );
+    nodes.push(skey_node(rec));
     if let Some(adv) = &rec.adv {
         nodes.push(
             NodeBuilder::new("device-identity")
@@ -224,4 +202,19 @@ fn bundle(st: &mut State, jid: &str) -> Node {
         );
     }
     user.children(nodes).build()
+}
+
+/// A device's signed prekey as a `<skey>` node (digests and bundles carry the same one).
+fn skey_node(rec: &DeviceRec) -> Node {
+    NodeBuilder::new("skey")
+        .children([
+            NodeBuilder::new("id").bytes(rec.skey_id.clone()).build(),
+            NodeBuilder::new("value")
+                .bytes(rec.skey_val.clone())
+                .build(),
+            NodeBuilder::new("signature")
+                .bytes(rec.skey_sig.clone())
+                .build(),
+        ])
+        .build()
 }
