@@ -4,7 +4,11 @@
 mod support;
 
 mod auth;
+mod crash;
+mod interactive;
+mod media;
 mod messaging;
 mod session;
+mod signals;
 mod tenancy;
 mod webhooks;

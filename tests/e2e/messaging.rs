@@ -539,3 +539,74 @@ async fn reactions_edits_deletes_and_read_receipts_reach_the_other_side() {
     .await
     .assert_status(200);
 }
+
+/// A bot answers the instant a first message from a new contact is stored (before its own
+/// delivery receipt has reached the sender): the answer and a reaction still reach the sender.
+#[tokio::test]
+async fn an_answer_sent_the_instant_a_first_message_arrives_is_not_lost() {
+    let env = TestEnv::start().await;
+    for round in 0..4u32 {
+        let na = format!("120155505{}1", round);
+        let nb = format!("120155505{}2", round);
+        let pa = env.phone(&na, "Quick A").await;
+        let pb = env.phone(&nb, "Quick B").await;
+        let a = env.linked_instance(&pa).await;
+        let b = env.linked_instance(&pb).await;
+        let (to_b, from_a) = (format!("{nb}@c.us"), format!("{na}@c.us"));
+
+        env.send_text(&a, &to_b, "hello bot")
+            .await
+            .assert_status(200);
+        // Poll B's store tightly: answer as soon as the message is there.
+        let deadline = tokio::time::Instant::now() + crate::support::DEADLINE;
+        let at_b = loop {
+            let res = env
+                .call(
+                    "GET",
+                    "/v2/chats/messages",
+                    &[("instance_id", &b), ("chatId", &from_a)],
+                )
+                .await;
+            if let Some(m) = res.json.as_array().and_then(|a| a.first()).cloned() {
+                break m;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "A's text never reached B"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        };
+        let at_b_id = at_b["id"].as_str().expect("id").to_string();
+        env.send_text(&b, &from_a, "hello human")
+            .await
+            .assert_status(200);
+        env.call(
+            "PUT",
+            "/v2/send/reaction",
+            &[
+                ("instance_id", &b),
+                ("chatId", &from_a),
+                ("messageId", &at_b_id),
+                ("reaction", "👍"),
+            ],
+        )
+        .await
+        .assert_status(200);
+        wait_stored(
+            &env,
+            &a,
+            &to_b,
+            &format!("round {round}: B's answer at A"),
+            |m| m["body"] == "hello human",
+        )
+        .await;
+        wait_stored(
+            &env,
+            &a,
+            &to_b,
+            &format!("round {round}: B's reaction at A"),
+            |m| m["reactions"][0]["reaction"] == "👍",
+        )
+        .await;
+    }
+}

@@ -5,20 +5,22 @@
 //! | `POST /admin/phones` | `{"number","pushName"}` | `{"number","jid","lid"}` |
 //! | `POST /admin/phones/{n}/scan` | `{"qr"}` | `{}` once linked |
 //! | `POST /admin/phones/{n}/link-code` | `{"code"}` | `{}` once linked |
-//! | `POST /admin/phones/{n}/send` | `{"to","text"}` | `{"id"}` |
-//! | `GET /admin/phones/{n}/inbox` | | `[{"id","from","chat","type","text","timestamp"}]` |
+//! | `POST /admin/phones/{n}/send` | `{"to","text"}` or `{"to","media":{"kind","data"(base64),"mimetype","caption"?,"fileName"?,"ptt"?}}` | `{"id"}` |
+//! | `GET /admin/phones/{n}/inbox` | | `[{"id","from","chat","type","text","timestamp","media"?,"extra"?}]` |
+//! | `GET /admin/phones/{n}/media/{id}` | | the decrypted bytes of a received media message |
 //! | `POST /admin/phones/{n}/unlink` | | `{}` |
 //! | `POST /admin/phones/{n}/echo` | `{"on"}` | `{}` |
 //! | `POST /admin/connections/drop` | `{"jid"}` | `{"dropped"}` |
 //! | `GET /admin/health` | | `{"status":"ok"}` |
 //! | `GET /admin/ca` | | `{"rootPublicKey": base64}` |
+//! | `GET /admin/media-ca` | | the media CA's PEM (`text/plain`) |
 //! | `POST /admin/mock-phone/scan-qr` | raw QR | `{"number","jid","lid"}` (account chosen by push name) |
 
 use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -29,7 +31,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::stanza::{devices, login, pair, paircode};
-use crate::{FakeWaError, Shared, phone};
+use crate::{FakeWaError, PhoneMedia, Shared, phone};
 
 type Shd = State<Arc<Shared>>;
 
@@ -37,11 +39,13 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
     Router::new()
         .route("/health", get(health))
         .route("/ca", get(ca))
+        .route("/media-ca", get(media_ca))
         .route("/phones", post(create_phone))
         .route("/phones/{number}/scan", post(scan))
         .route("/phones/{number}/link-code", post(link_code))
         .route("/phones/{number}/send", post(send))
         .route("/phones/{number}/inbox", get(inbox))
+        .route("/phones/{number}/media/{id}", get(inbox_media))
         .route("/phones/{number}/unlink", post(unlink))
         .route("/phones/{number}/echo", post(echo))
         .route("/connections/drop", post(drop_connection))
@@ -107,18 +111,75 @@ async fn link_code(State(s): Shd, Path(number): Path<String>, b: Bytes) -> Answe
     Ok(Json(json!({})))
 }
 
+async fn media_ca(State(s): Shd) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        s.media.tls.ca_pem.clone(),
+    )
+        .into_response()
+}
+
 #[derive(Deserialize)]
-struct SendText {
+struct Send {
     to: String,
-    text: String,
+    text: Option<String>,
+    media: Option<SendMedia>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SendMedia {
+    kind: String,
+    data: String,
+    mimetype: String,
+    caption: Option<String>,
+    #[serde(alias = "file_name")]
+    file_name: Option<String>,
+    #[serde(default)]
+    ptt: bool,
 }
 
 async fn send(State(s): Shd, Path(number): Path<String>, b: Bytes) -> Answer {
-    let req: SendText = body(&b)?;
-    let id = phone::get(&s, &number)?
-        .send_text(&req.to, &req.text)
-        .await?;
+    let req: Send = body(&b)?;
+    let phone = phone::get(&s, &number)?;
+    let id = match (req.text, req.media) {
+        (None, Some(m)) => {
+            let media = PhoneMedia {
+                kind: m.kind,
+                data: phone::media::decode_base64(&m.data)?,
+                mimetype: m.mimetype,
+                caption: m.caption,
+                file_name: m.file_name,
+                ptt: m.ptt,
+            };
+            phone.send_media(&req.to, media).await?
+        }
+        (Some(text), None) => phone.send_text(&req.to, &text).await?,
+        _ => {
+            return Err(FakeWaError::BadRequest(
+                "give either \"text\" or \"media\"".into(),
+            ));
+        }
+    };
     Ok(Json(json!({ "id": id })))
+}
+
+async fn inbox_media(State(s): Shd, Path((number, id)): Path<(String, String)>) -> Response {
+    let phone = match phone::get(&s, &number) {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let mimetype = phone
+        .inbox()
+        .into_iter()
+        .find(|m| m.id == id)
+        .and_then(|m| m.media)
+        .and_then(|m| m.mimetype)
+        .unwrap_or_else(|| "application/octet-stream".into());
+    match phone.inbox_media(&id) {
+        Ok(bytes) => ([(header::CONTENT_TYPE, mimetype)], bytes).into_response(),
+        Err(e) => e.into_response(),
+    }
 }
 
 async fn inbox(State(s): Shd, Path(number): Path<String>) -> Answer {

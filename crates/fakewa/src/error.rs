@@ -23,6 +23,12 @@ pub enum FakeWaError {
     Phone(String),
     #[error("key store: {0}")]
     Keys(String),
+    #[error("tls: {0}")]
+    Tls(String),
+    #[error("media: {0}")]
+    Media(String),
+    #[error("no media for message {0}")]
+    UnknownMedia(String),
     #[error("fakewa is shutting down")]
     Shutdown,
 }
@@ -31,7 +37,10 @@ impl FakeWaError {
     /// The HTTP status the admin API answers for this error.
     pub fn status(&self) -> u16 {
         match self {
-            Self::UnknownPhone(_) | Self::NoPendingQr | Self::NoPendingCode(_) => 404,
+            Self::UnknownPhone(_)
+            | Self::UnknownMedia(_)
+            | Self::NoPendingQr
+            | Self::NoPendingCode(_) => 404,
             Self::BadRequest(_) => 400,
             Self::Timeout(_) => 504,
             Self::Shutdown => 503,

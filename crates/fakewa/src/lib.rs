@@ -14,6 +14,7 @@
 //! - `certs`: fakewa's root, intermediate and Noise static keys and the signed chain.
 //! - `phone`: virtual phones — whatsapp-rust clients acting as device 0 of each account (`phone::keyshare`:
 //!   the app-state key push to new companions).
+//! - `media`: the HTTPS media server (upload/download, own CA); `stanza::media_conn` advertises it.
 //! - `persist`: with a data directory, accounts and devices survive restarts.
 //! - `admin`: the HTTP admin API.
 
@@ -24,7 +25,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -32,6 +33,7 @@ mod admin;
 mod certs;
 mod conn;
 mod error;
+mod media;
 mod persist;
 mod phone;
 mod server;
@@ -45,6 +47,9 @@ pub use error::FakeWaError;
 pub struct FakeWaConfig {
     /// Address of the single listener (WebSocket, readiness, admin). Port 0 picks a free port.
     pub listen: SocketAddr,
+    /// Address of the HTTPS media listener (upload/download; its `host:port` is what `<media_conn>`
+    /// advertises). Port 0 picks a free port.
+    pub media_listen: SocketAddr,
     /// Where fakewa keeps its keys, accounts, devices and the phones' stores, so a restart keeps the
     /// server identity and every link. `None`: in memory only.
     pub data_dir: Option<PathBuf>,
@@ -63,6 +68,7 @@ impl Default for FakeWaConfig {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            media_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir: None,
             chatstate_ttl: Duration::from_secs(30),
             relay_phone_receipts: true,
@@ -80,15 +86,61 @@ pub struct PhoneInfo {
 }
 
 /// A message a virtual phone received and decrypted.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct InboxMessage {
     pub id: String,
     pub from: String,
     pub chat: String,
+    /// The content: `text`, `image`, `video`, `audio`, `document`, `sticker`, or another content field
+    /// of the message protobuf without its `_message[_vN]` suffix (`location`, `contact`,
+    /// `contacts_array`, `poll_creation`, `reaction`, `list`, `event`, …).
     #[serde(rename = "type")]
     pub kind: String,
+    /// Text of a text message (a media caption is in [`InboxMedia::caption`]).
     pub text: Option<String>,
     pub timestamp: i64,
+    /// Image, video, audio, document or sticker: what the phone downloaded and decrypted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media: Option<InboxMedia>,
+    /// Any other content (location, contacts, poll, list, event, reaction, …): the non-empty fields of
+    /// the message protobuf as JSON, snake_case as the protobuf names them, nulls dropped, e.g.
+    /// `{"location_message": {"degrees_latitude": …, "name": …}}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra: Option<serde_json::Value>,
+}
+
+/// The media of an inbox message. The decrypted bytes are at [`FakeWa::inbox_media`].
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct InboxMedia {
+    /// `image`, `video`, `audio`, `document` or `sticker`.
+    pub kind: String,
+    pub mimetype: Option<String>,
+    pub caption: Option<String>,
+    pub file_name: Option<String>,
+    pub file_length: Option<u64>,
+    pub seconds: Option<u32>,
+    pub ptt: Option<bool>,
+    pub gif_playback: Option<bool>,
+    /// Lowercase hex SHA-256 of the decrypted bytes (absent if the download failed).
+    pub sha256: Option<String>,
+    /// Why the download or decryption failed.
+    pub error: Option<String>,
+}
+
+/// Media a virtual phone sends ([`FakeWa::send_media`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PhoneMedia {
+    /// `image`, `video`, `audio`, `document` or `sticker`.
+    pub kind: String,
+    /// The plain bytes; the phone encrypts and uploads them.
+    pub data: Vec<u8>,
+    pub mimetype: String,
+    pub caption: Option<String>,
+    pub file_name: Option<String>,
+    /// Audio only: a voice note.
+    pub ptt: bool,
 }
 
 /// Everything one fakewa instance shares between its tasks.
@@ -96,6 +148,7 @@ pub(crate) struct Shared {
     pub config: FakeWaConfig,
     pub addr: SocketAddr,
     pub certs: certs::Certs,
+    pub media: Arc<media::Media>,
     pub token: CancellationToken,
     pub tracker: TaskTracker,
     state: Mutex<state::State>,
@@ -134,10 +187,12 @@ impl FakeWa {
         let certs = certs::Certs::load_or_create(config.data_dir.as_deref())?;
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
+        let (media, media_tcp) = media::Media::bind(&config).await?;
         let shared = Arc::new(Shared {
             config,
             addr,
             certs,
+            media: Arc::new(media),
             token: CancellationToken::new(),
             tracker: TaskTracker::new(),
             state: Mutex::new(state::State::default()),
@@ -158,9 +213,11 @@ impl FakeWa {
                 tracing::error!("fakewa listener stopped: {e}");
             }
         });
-        tracing::info!(%addr, "fakewa listening");
         // From here an early return drops `fake`, which stops everything started so far.
         let fake = FakeWa { shared };
+        let sh = &fake.shared;
+        media::serve(sh.media.clone(), media_tcp, sh.token.clone(), &sh.tracker)?;
+        tracing::info!(%addr, media = %sh.media.addr, "fakewa listening");
         for (number, sync_key, raw_id) in saved_phones {
             let store = phone::open_store(&fake.shared, &number).await?;
             phone::launch(&fake.shared, &number, store, sync_key, raw_id).await?;
@@ -177,6 +234,17 @@ impl FakeWa {
 
     pub fn admin_url(&self) -> String {
         format!("http://{}", self.shared.addr)
+    }
+
+    /// The HTTPS media server (upload/download), `https://127.0.0.1:PORT`, as `<media_conn>` advertises it.
+    pub fn media_url(&self) -> String {
+        self.shared.media.url()
+    }
+
+    /// The PEM of fakewa's media CA: what a client must trust to reach [`FakeWa::media_url`] (kept in
+    /// `<data-dir>/media-ca.pem` across restarts).
+    pub fn media_ca_pem(&self) -> String {
+        self.shared.media.tls.ca_pem.clone()
     }
 
     /// The root public key that signs fakewa's Noise certificate chain.
@@ -230,6 +298,24 @@ impl FakeWa {
         text: &str,
     ) -> Result<String, FakeWaError> {
         phone::get(&self.shared, number)?.send_text(to, text).await
+    }
+
+    /// The phone uploads the media (whatsapp-rust's upload API, through the media listener) and sends it;
+    /// returns the message id.
+    pub async fn send_media(
+        &self,
+        number: &str,
+        to: &str,
+        media: PhoneMedia,
+    ) -> Result<String, FakeWaError> {
+        phone::get(&self.shared, number)?
+            .send_media(to, media)
+            .await
+    }
+
+    /// The decrypted bytes of a media message the phone received ([`InboxMessage::media`]).
+    pub async fn inbox_media(&self, number: &str, id: &str) -> Result<Vec<u8>, FakeWaError> {
+        phone::get(&self.shared, number)?.inbox_media(id)
     }
 
     /// Messages the phone received.

@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 use wawp_core::CoreError;
+use wawp_core::media::MediaError;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -249,8 +250,59 @@ impl From<CoreError> for ApiError {
                 .with("upstream", reason)
                 .recommend("Ensure the instance is online and connected to WhatsApp. If the issue persists, the upstream server might be experiencing downtime."),
             CoreError::Timeout => ApiError::upstream_timeout(),
+            CoreError::Media(e) => media_error(e),
             err @ (CoreError::Store(_) | CoreError::Engine(_) | CoreError::Internal(_)) => ApiError::internal(err),
         }
+    }
+}
+
+impl From<MediaError> for ApiError {
+    fn from(err: MediaError) -> Self {
+        media_error(err)
+    }
+}
+
+/// The media pipeline's failures: the file parameter's fault is a 4xx naming `file[url]`, ours a
+/// 500 (a missing ffmpeg says so: it is the operator's to fix, and no secret).
+fn media_error(e: MediaError) -> ApiError {
+    const FILE: &str = "file[url]";
+    match e {
+        MediaError::Refused(reason) => ApiError::invalid(FILE, "The file URL is not allowed.")
+            .with("reason", reason.to_string())
+            .recommend("Use a public http(s) URL; private, loopback and link-local addresses are refused unless the server allows them (WAWP_ALLOW_PRIVATE_URLS)."),
+        MediaError::BadUrl => ApiError::invalid(FILE, "The file URL is not a valid URL.")
+            .recommend("Send an absolute http(s) URL, or upload the file as multipart/form-data."),
+        e @ (MediaError::Unreachable(_) | MediaError::Status(_)) => {
+            ApiError::invalid(FILE, "The file could not be downloaded from its URL.")
+                .with("reason", e.to_string())
+                .recommend("Check that the URL is reachable from the server and answers 200 with the file.")
+        }
+        MediaError::Empty => ApiError::invalid(FILE, "The file is empty.")
+            .recommend("Send a file with content."),
+        MediaError::TooLarge { limit } => ApiError::new(Code::PayloadTooLarge, "The file is too large.")
+            .with("limit", limit)
+            .recommend("Send a smaller file; the server's limit is in details.limit (bytes)."),
+        MediaError::WrongType { expected, found } => ApiError::new(
+            Code::UnsupportedMediaType,
+            format!("The file is not {expected}."),
+        )
+        .with("expected", expected)
+        .with("detected", found)
+        .recommend("Send a file of the kind this route sends (the type is read from the file's bytes)."),
+        MediaError::Convert(reason) => ApiError::new(
+            Code::UnsupportedMediaType,
+            "The file could not be converted.",
+        )
+        .with("reason", reason)
+        .recommend("Send an audio or video file ffmpeg can read, or set convert=false to send it as is."),
+        MediaError::FfmpegMissing => ApiError::new(
+            Code::ServerError,
+            "Media conversion is not available: ffmpeg is not installed on this server.",
+        )
+        .recommend("Send the file already in the target format with convert=false, or ask the operator to install ffmpeg."),
+        MediaError::NoSuchFile => ApiError::not_found("file", "")
+            .recommend("Files are kept for a limited time; convert or download the media again."),
+        err @ MediaError::Internal(_) => ApiError::internal(err),
     }
 }
 

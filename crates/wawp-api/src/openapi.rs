@@ -8,7 +8,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, ToSchema};
 
 use crate::health;
-use crate::routes::{admin, auth, chats, events, messages, pending, send, session, webhooks};
+use crate::routes::{
+    admin, auth, chats, events, files, media, messages, pending, send, session, webhooks,
+};
 
 /// `{code, message, details}`: every error, in every format.
 #[derive(Debug, Serialize, ToSchema)]
@@ -57,6 +59,24 @@ pub enum CommonErrors {
     UpstreamTimeout(ErrorBody),
 }
 
+/// The errors of routes that take a file (`file[url]` or an upload). The spec gives no code of its
+/// own for a bad file URL: wawp answers `invalid_param` naming `file[url]`, with the reason.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+pub enum MediaErrors {
+    /// `invalid_param` for `file[url]`: refused by the SSRF guard (`details.reason`), not a URL,
+    /// unreachable, or answering an HTTP error
+    #[response(status = 400)]
+    BadFile(ErrorBody),
+    /// `payload_too_large`: the file is above the server's limit (`details.limit`, bytes)
+    #[response(status = 413)]
+    TooLarge(ErrorBody),
+    /// `unsupported_media_type`: the file's bytes are not what the route sends
+    /// (`details.expected`, `details.detected`), or could not be converted
+    #[response(status = 415)]
+    WrongType(ErrorBody),
+}
+
 /// `instance_id` and `access_token` (query, or any body form; the token preferably as
 /// `Authorization: Bearer`).
 #[derive(IntoParams)]
@@ -88,6 +108,9 @@ pub struct TokenQuery {
         auth::get_qr_raw, auth::get_qr_image, auth::request_code_phone_login,
         send::send_text_message, send::send_location, send::send_poll, send::send_contact_vcard,
         send::mark_message_s_as_seen, send::start_typing, send::stop_typing, send::reaction,
+        send::send_poll_vote, send::send_list_message, send::send_event,
+        send::send_image, send::send_pdf, send::send_voice, send::send_video, send::send_link_preview,
+        media::convert_media, files::get_file,
         chats::chats_list_overview, chats::get_messages_in_chat, chats::mark_as_read, chats::get_chats_overview, chats::mark_chat_as_unread,
         messages::get_message_by_id, messages::edit_a_text_message, messages::delete_a_message,
         webhooks::list_webhooks, webhooks::replace_webhooks, webhooks::list_deliveries, webhooks::replay_events,

@@ -16,6 +16,8 @@ pub struct CoreConfig {
     pub server_name: String,
     /// Webhook delivery.
     pub events: crate::events::EventsConfig,
+    /// Media fetching, conversion and the file store.
+    pub media: crate::media::MediaConfig,
 }
 
 #[derive(Clone, Debug)]
@@ -54,6 +56,7 @@ impl Default for CoreConfig {
             limits: LimitsConfig::default(),
             server_name: "wawp".to_string(),
             events: crate::events::EventsConfig::default(),
+            media: crate::media::MediaConfig::default(),
         }
     }
 }

@@ -39,6 +39,9 @@ pub enum CoreError {
     Store(#[from] wawp_store::StoreError),
     #[error(transparent)]
     Engine(#[from] wawp_engine::EngineError),
+    /// A `file` parameter could not become a file to send, or a stored file is gone.
+    #[error(transparent)]
+    Media(#[from] crate::media::MediaError),
     /// Anything else that is our fault; logged, answered as `server_error`.
     #[error("internal: {0}")]
     Internal(String),

@@ -7,6 +7,8 @@
 //! - [`sessions`]: instance lifecycle (`create`, `start`, `stop`, `logout`, `delete`), the state
 //!   machine of API-CONVENTIONS.md, QR codes and pairing codes, on top of `wawp-engine`.
 //! - [`model`]: identifiers and views shared by the layers above.
+//! - [`media`]: `file` parameters (fetch with the [`ssrf`] guard, sniff, ffmpeg) and the file
+//!   store behind `/v2/files/…`.
 //!
 //! This crate never speaks HTTP (no status codes, no JSON shapes of errors) and never imports
 //! whatsapp-rust directly: that is `wawp-engine`'s job.
@@ -15,8 +17,10 @@ pub mod config;
 pub mod error;
 pub mod events;
 pub mod instances;
+pub mod media;
 pub mod model;
 pub mod sessions;
+pub mod ssrf;
 pub mod tenancy;
 
 use std::sync::Arc;
@@ -42,6 +46,7 @@ struct CoreInner {
     tenancy: Tenancy,
     sessions: SessionManager,
     events: Events,
+    media: media::Media,
     config: CoreConfig,
     background: TaskTracker,
     cancel: CancellationToken,
@@ -57,6 +62,13 @@ impl Core {
             Events::with_instance_cache(store.clone(), config.events.clone(), instances.clone());
         let sessions =
             SessionManager::open(store.clone(), config.clone(), events.clone(), instances).await?;
+        // Media URLs follow the same private-address rule as webhooks (`WAWP_ALLOW_PRIVATE_URLS`).
+        let media = media::Media::open(
+            config.media.clone(),
+            &config.data_dir,
+            config.events.allow.clone(),
+        )
+        .await?;
         let background = TaskTracker::new();
         let cancel = CancellationToken::new();
         background.spawn(events.clone().run_dispatcher(cancel.child_token()));
@@ -66,6 +78,7 @@ impl Core {
                 tenancy,
                 sessions,
                 events,
+                media,
                 config,
                 background,
                 cancel,
@@ -87,6 +100,11 @@ impl Core {
 
     pub fn events(&self) -> &Events {
         &self.inner.events
+    }
+
+    /// The media pipeline (fetch, sniff, convert) and the file store.
+    pub fn media(&self) -> &media::Media {
+        &self.inner.media
     }
 
     pub fn config(&self) -> &CoreConfig {

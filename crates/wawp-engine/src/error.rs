@@ -23,4 +23,7 @@ pub enum EngineError {
     /// The session task is gone.
     #[error("session is not running")]
     NotRunning,
+    /// A poll vote or event answer did not open with the stored secret.
+    #[error("cannot decrypt: {0}")]
+    Crypto(String),
 }

@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use whatsapp_rust::prelude::Event;
-use whatsapp_rust::types::events::EventKind;
 
 /// The linked account of a session, as digits (the domain adds `@c.us` / `@lid`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,6 +45,17 @@ pub enum EngineEvent {
         ids: Vec<String>,
         ack: Ack,
     },
+    /// A contact's presence or chat state (typing, recording, paused) changed.
+    Presence(crate::signals::PresenceUpdate),
+    /// A chat was archived or unarchived (on any device of the account; app state).
+    ChatArchived {
+        chat: String,
+        archived: bool,
+        /// Unix seconds.
+        timestamp: i64,
+    },
+    /// Every client event, raw (after its mapped event, if any), for `engine.event`.
+    Raw(crate::signals::RawEvent),
 }
 
 /// Delivery states of an outgoing message (the documented `ack` numbers).
@@ -71,20 +81,6 @@ impl Ack {
         }
     }
 }
-
-/// The event kinds the session subscribes to (the bus skips the others).
-pub(crate) const KINDS: &[EventKind] = &[
-    EventKind::Connected,
-    EventKind::Disconnected,
-    EventKind::PairSuccess,
-    EventKind::PairError,
-    EventKind::LoggedOut,
-    EventKind::PairingQrCode,
-    EventKind::PairingCodeError,
-    EventKind::PairingQrCodesExhausted,
-    EventKind::ClientOutdated,
-    EventKind::Receipt,
-];
 
 /// Digits of a JID's user part (`15550001111:3@s.whatsapp.net` → `15550001111`).
 pub(crate) fn user_of(jid: &impl ToString) -> String {
@@ -139,6 +135,17 @@ pub(crate) fn from_client_event(event: &Event) -> Option<EngineEvent> {
                 chat,
                 ids: r.message_ids.iter().map(|i| i.to_string()).collect(),
                 ack,
+            }
+        }
+        Event::ChatPresence(_) | Event::Presence(_) => {
+            EngineEvent::Presence(crate::signals::presence_of(event)?)
+        }
+        Event::ArchiveUpdate(_) => {
+            let (chat, archived, timestamp) = crate::signals::archive_of(event)?;
+            EngineEvent::ChatArchived {
+                chat,
+                archived,
+                timestamp,
             }
         }
         _ => return None,

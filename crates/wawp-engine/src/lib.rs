@@ -8,21 +8,30 @@
 //!
 //! No other wawp crate imports whatsapp-rust (ARCHITECTURE.md layering).
 
+pub mod addons;
 pub mod certs;
 mod error;
 mod events;
+pub mod interactive;
 pub mod keystore;
+mod media_http;
 pub mod messages;
+pub mod send_media;
 pub mod session;
+pub mod signals;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub use addons::{AddonKind, EventAnswer, SealedAddon};
 pub use error::EngineError;
 pub use events::{Account, Ack, EngineEvent};
+pub use interactive::{EventInfo, List, ListRow, ListSection, SentWithSecret};
 pub use messages::{Action, Content, InboundSink, IncomingMessage, Location, Poll, Quoted};
+pub use send_media::{LinkPreview, MediaInfo, MediaKind, MediaRef, OutgoingMedia};
 pub use session::EngineSession;
 pub use session::{EngineSender, SentMessage};
+pub use signals::{PresenceUpdate, RawEvent};
 
 /// How the engine reaches WhatsApp.
 #[derive(Clone, Debug)]
@@ -35,6 +44,9 @@ pub struct EngineConfig {
     pub push_name: Option<String>,
     /// Folder holding one key-store file per session.
     pub keys_dir: PathBuf,
+    /// Extra root certificates (PEM) trusted for media over TLS, instead of the public roots
+    /// (fakewa's CA in the sandbox and tests). `None`: WhatsApp's CDN with webpki roots.
+    pub media_roots_pem: Option<String>,
 }
 
 /// Opens WhatsApp sessions. Cheap to clone.

@@ -42,6 +42,14 @@ pub struct Content {
     pub poll: Option<Poll>,
     /// What a reaction, edit or revoke does to an earlier message.
     pub action: Option<Action>,
+    /// The file of an image, video, audio, document or sticker message.
+    pub media: Option<crate::send_media::MediaInfo>,
+    /// The message secret of a poll or event: it keys the votes and answers to it.
+    pub secret: Option<Vec<u8>>,
+    /// A poll vote or event answer, still encrypted (opened with the target's secret).
+    pub addon: Option<crate::addons::SealedAddon>,
+    pub list: Option<crate::interactive::List>,
+    pub event: Option<crate::interactive::EventInfo>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -108,8 +116,11 @@ impl whatsapp_rust::InboundDurabilityHook for DurableInbound {
         batch: &[InboundMessage],
     ) -> whatsapp_rust::anyhow::Result<()> {
         let mut messages: Vec<IncomingMessage> = batch.iter().map(incoming).collect();
-        for m in &mut messages {
+        for (m, raw) in messages.iter_mut().zip(batch) {
             resolve_lids(&client, m).await;
+            if let Some(addon) = m.content.addon.as_mut() {
+                crate::addons::address(&client, raw, addon).await;
+            }
         }
         self.0
             .commit(messages)
@@ -229,6 +240,8 @@ fn content_of(message: &wa::Message) -> Content {
     let body = base
         .text_content()
         .or_else(|| base.get_caption())
+        .or_else(|| base.list_message.as_option()?.description.as_deref())
+        .or_else(|| base.event_message.as_option()?.name.as_deref())
         .map(str::to_string);
     let quoted = base
         .extended_text_message
@@ -279,6 +292,11 @@ fn content_of(message: &wa::Message) -> Content {
             selectable: p.selectable_options_count.unwrap_or(0),
         }),
         action: action_of(base),
+        media: crate::send_media::media_of(base),
+        secret: crate::addons::secret_of(message).or_else(|| crate::addons::secret_of(base)),
+        addon: crate::addons::sealed_of(base),
+        list: crate::interactive::list_of(base),
+        event: crate::interactive::event_of(base),
     }
 }
 
@@ -321,7 +339,7 @@ fn kind_of(m: &wa::Message) -> (&'static str, bool) {
         ("chat", false)
     } else if m.image_message.is_set() {
         ("image", true)
-    } else if m.video_message.is_set() {
+    } else if m.video_message.is_set() || m.ptv_message.is_set() {
         ("video", true)
     } else if let Some(audio) = m.audio_message.as_option() {
         (
@@ -345,6 +363,10 @@ fn kind_of(m: &wa::Message) -> (&'static str, bool) {
         || m.poll_creation_message_v3.is_set()
     {
         ("poll_creation", false)
+    } else if m.list_message.is_set() {
+        ("list", false)
+    } else if m.event_message.is_set() {
+        ("event_creation", false)
     } else if m.reaction_message.is_set() {
         ("reaction", false)
     } else if m.protocol_message.is_set() {

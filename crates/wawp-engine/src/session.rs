@@ -37,16 +37,30 @@ impl EngineSession {
             .with_backend(store)
             .with_transport_factory(TokioWebSocketTransportFactory::new().with_url(&config.ws_url))
             .with_version(config.version)
+            // Media over TLS: WhatsApp's CDN, or the configured extra roots (fakewa).
+            .with_http_client(crate::media_http::client(
+                config.media_roots_pem.as_deref(),
+            )?)
             // Inbound messages are committed by wawp before WhatsApp is acknowledged.
             .with_inbound_durability_hook(DurableInbound(inbound))
             // Lifecycle events must be seen in order (QR before pairing before Connected).
             .with_event_delivery(EventDelivery::Ordered { capacity: 1024 })
-            .on_event_for(events::KINDS, move |event, _client| {
+            // Every kind: the mapped ones drive the session, and each is also forwarded raw for
+            // `engine.event` (a pointer copy; serialized only when a webhook asked for it).
+            .on_event(move |event, client| {
                 let forward = forward.clone();
                 async move {
-                    if let Some(e) = events::from_client_event(&event) {
-                        let _ = forward.send(e);
+                    match events::from_client_event(&event) {
+                        Some(EngineEvent::Presence(mut p)) => {
+                            crate::signals::resolve_presence(&client, &mut p).await;
+                            let _ = forward.send(EngineEvent::Presence(p));
+                        }
+                        Some(e) => {
+                            let _ = forward.send(e);
+                        }
+                        None => {}
                     }
+                    let _ = forward.send(EngineEvent::Raw(crate::signals::RawEvent(event)));
                 }
             });
         if let Some(name) = &config.push_name {
@@ -131,7 +145,7 @@ impl EngineSession {
 /// Sends messages through a running client. Cheap to clone; calls run concurrently.
 #[derive(Clone)]
 pub struct EngineSender {
-    client: Arc<Client>,
+    pub(crate) client: Arc<Client>,
 }
 
 /// What WhatsApp accepted.
@@ -281,7 +295,11 @@ impl EngineSender {
         result.map_err(|e| EngineError::Upstream(e.to_string()))
     }
 
-    async fn send(&self, chat: &str, message: wa::Message) -> Result<SentMessage, EngineError> {
+    pub(crate) async fn send(
+        &self,
+        chat: &str,
+        message: wa::Message,
+    ) -> Result<SentMessage, EngineError> {
         let to = jid(chat)?;
         let sent = self
             .client
@@ -307,16 +325,16 @@ fn account_of(client: &Client) -> Option<Account> {
     })
 }
 
-fn jid(chat: &str) -> Result<whatsapp_rust::Jid, EngineError> {
+pub(crate) fn jid(chat: &str) -> Result<whatsapp_rust::Jid, EngineError> {
     messages::parse_chat_id(chat)
         .ok_or_else(|| EngineError::InvalidChat(format!("{chat:?} is not a chat id")))
 }
 
-fn upstream(e: whatsapp_rust::SendError) -> EngineError {
+pub(crate) fn upstream(e: whatsapp_rust::SendError) -> EngineError {
     EngineError::Upstream(e.to_string())
 }
 
-fn sent_message(sent: whatsapp_rust::SendResult) -> SentMessage {
+pub(crate) fn sent_message(sent: whatsapp_rust::SendResult) -> SentMessage {
     SentMessage {
         id: sent.message_id,
         chat: messages::chat_id(&sent.to),

@@ -34,8 +34,10 @@
 
 mod error;
 mod instances;
+mod media_refs;
 mod messages;
 mod outbox;
+mod secrets;
 mod tokens;
 
 use std::path::Path;

@@ -41,6 +41,7 @@ pub struct Config {
     /// `text` or `json` (`WAWP_LOG_FORMAT`).
     pub log_format: LogFormat,
     pub limits: Limits,
+    pub media: MediaSettings,
 }
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, clap::ValueEnum)]
@@ -68,6 +69,33 @@ pub struct Limits {
     pub default_max_instances: Option<u32>,
 }
 
+/// Media: `file[url]` downloads, ffmpeg conversions and served files (`[media]` in TOML,
+/// `WAWP_MEDIA__*` in the environment).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct MediaSettings {
+    /// Largest file taken from `file[url]` or an upload, in MiB (413 above it).
+    pub max_mb: u64,
+    /// Seconds one `file[url]` download may take.
+    pub fetch_timeout_secs: u64,
+    /// Seconds converted and downloaded files stay at `/v2/files/…`.
+    pub file_ttl_secs: u64,
+    /// The ffmpeg program (name on PATH or a path); conversions fail clearly without it.
+    pub ffmpeg: String,
+}
+
+impl Default for MediaSettings {
+    fn default() -> Self {
+        let m = wawp_core::media::MediaConfig::default();
+        MediaSettings {
+            max_mb: m.max_bytes / (1024 * 1024),
+            fetch_timeout_secs: m.fetch_timeout.as_secs(),
+            file_ttl_secs: m.file_ttl.as_secs(),
+            ffmpeg: m.ffmpeg,
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         let core = wawp_core::CoreConfig::default();
@@ -87,6 +115,7 @@ impl Default for Config {
             server_name: core.server_name,
             log_format: LogFormat::Text,
             limits: Limits::default(),
+            media: MediaSettings::default(),
         }
     }
 }
@@ -122,6 +151,7 @@ impl fmt::Debug for Config {
             .field("body_limit_mb", &self.body_limit_mb)
             .field("allow_private_urls", &self.allow_private_urls)
             .field("limits", &self.limits)
+            .field("media", &self.media)
             .finish()
     }
 }
@@ -186,7 +216,9 @@ impl Config {
                 Env::prefixed("WAWP_")
                     .filter(|k| {
                         let k = k.as_str().to_ascii_lowercase();
-                        KEYS.contains(&k.as_str()) || k.starts_with("limits__")
+                        KEYS.contains(&k.as_str())
+                            || k.starts_with("limits__")
+                            || k.starts_with("media__")
                     })
                     .split("__"),
             )
@@ -202,6 +234,11 @@ impl Config {
         if self.body_limit_mb == 0 {
             return Err(ConfigError::Invalid(
                 "body_limit_mb must be at least 1".into(),
+            ));
+        }
+        if self.media.max_mb == 0 || self.media.fetch_timeout_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "media.max_mb and media.fetch_timeout_secs must be at least 1".into(),
             ));
         }
         if self.admin_key.as_deref().is_some_and(|k| k.len() < 16) {
@@ -250,6 +287,13 @@ impl Config {
                 allow: wawp_core::events::AllowList::parse(
                     self.allow_private_urls.as_deref().unwrap_or(""),
                 ),
+                ..Default::default()
+            },
+            media: wawp_core::media::MediaConfig {
+                max_bytes: self.media.max_mb.saturating_mul(1024 * 1024),
+                fetch_timeout: std::time::Duration::from_secs(self.media.fetch_timeout_secs),
+                file_ttl: std::time::Duration::from_secs(self.media.file_ttl_secs),
+                ffmpeg: self.media.ffmpeg.clone(),
                 ..Default::default()
             },
         })

@@ -32,6 +32,12 @@ pub async fn run(
         fakewa.set_echo(number, true).await?;
     }
     config.whatsapp_url = fakewa.ws_url();
+    // fakewa serves media over TLS with its own CA: trust it (and only it) for media.
+    if config.whatsapp_ca.is_none() {
+        let ca = config.data_dir.join("fakewa-media-ca.pem");
+        std::fs::write(&ca, fakewa.media_ca_pem())?;
+        config.whatsapp_ca = Some(ca);
+    }
     if config.whatsapp_version == Config::default().whatsapp_version {
         config.whatsapp_version = "2.3000.0".into();
     }

@@ -1,11 +1,15 @@
 //! The test environment: fakewa + wawp (temp data dir) on loopback, driven over HTTP.
 
+mod child;
+mod receiver;
 mod server;
 
 use std::time::Duration;
 
 use base64::Engine as _;
+pub use child::ChildWawp;
 use fakewa::{FakeWa, FakeWaConfig};
+pub use receiver::Receiver;
 use serde_json::Value;
 pub use server::WawpServer;
 
@@ -14,6 +18,8 @@ pub const DEADLINE: Duration = Duration::from_secs(30);
 
 pub struct TestEnv {
     pub fakewa: FakeWa,
+    /// fakewa's media CA (PEM file), trusted by wawp for media over TLS.
+    pub media_ca: std::path::PathBuf,
     pub wawp: WawpServer,
     pub http: reqwest::Client,
     pub token: String,
@@ -22,6 +28,12 @@ pub struct TestEnv {
 
 impl TestEnv {
     pub async fn start() -> TestEnv {
+        Self::start_with(|_| {}).await
+    }
+
+    /// As [`TestEnv::start`], with wawp's test configuration changed by `tweak` (fakewa's media
+    /// CA is always trusted).
+    pub async fn start_with(tweak: impl FnOnce(&mut wawp::Config)) -> TestEnv {
         let _ = rustls::crypto::ring::default_provider().install_default();
         // Logs only when asked (`RUST_LOG=wawp_core=debug cargo test …`), captured per test.
         if std::env::var_os("RUST_LOG").is_some() {
@@ -34,10 +46,18 @@ impl TestEnv {
         let fakewa = FakeWa::start(FakeWaConfig::default())
             .await
             .expect("fakewa starts");
-        let wawp = WawpServer::start(dir.path().join("wawp"), &fakewa.ws_url()).await;
+        let media_ca = dir.path().join("fakewa-media-ca.pem");
+        std::fs::write(&media_ca, fakewa.media_ca_pem()).expect("media CA written");
+        let ca = media_ca.clone();
+        let wawp = WawpServer::start_with(dir.path().join("wawp"), &fakewa.ws_url(), |c| {
+            c.whatsapp_ca = Some(ca);
+            tweak(c);
+        })
+        .await;
         let token = wawp.create_token("tester", None).await;
         TestEnv {
             fakewa,
+            media_ca,
             wawp,
             http: reqwest::Client::new(),
             token,
@@ -51,7 +71,8 @@ impl TestEnv {
         let url = self.fakewa.ws_url();
         let old = std::mem::replace(&mut self.wawp, WawpServer::placeholder());
         old.stop().await;
-        self.wawp = WawpServer::start(dir, &url).await;
+        let ca = self.media_ca.clone();
+        self.wawp = WawpServer::start_with(dir, &url, |c| c.whatsapp_ca = Some(ca)).await;
     }
 
     /// `POST` (form) or `GET` (query) on the API with this env's token as a Bearer header.

@@ -16,7 +16,16 @@ pub struct WawpServer {
 
 impl WawpServer {
     pub async fn start(data_dir: PathBuf, whatsapp_url: &str) -> WawpServer {
-        let config = Config {
+        Self::start_with(data_dir, whatsapp_url, |_| {}).await
+    }
+
+    /// As [`WawpServer::start`], with the test configuration changed by `tweak` first.
+    pub async fn start_with(
+        data_dir: PathBuf,
+        whatsapp_url: &str,
+        tweak: impl FnOnce(&mut Config),
+    ) -> WawpServer {
+        let mut config = Config {
             data_dir: data_dir.clone(),
             whatsapp_url: whatsapp_url.to_string(),
             whatsapp_version: "2.3000.0".into(),
@@ -24,6 +33,7 @@ impl WawpServer {
             allow_private_urls: Some("127.0.0.1".into()),
             ..Config::default()
         };
+        tweak(&mut config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");

@@ -1,4 +1,4 @@
-//! `fakewa --listen 127.0.0.1:PORT [--data-dir DIR]`: runs a fake WhatsApp network until killed.
+//! `fakewa --listen 127.0.0.1:PORT [--media-listen 127.0.0.1:PORT] [--data-dir DIR]`: runs a fake WhatsApp network until killed.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -14,6 +14,9 @@ struct Args {
     /// Address to listen on (WebSocket, readiness and admin API).
     #[arg(long, default_value = "127.0.0.1:8088")]
     listen: SocketAddr,
+    /// Address of the HTTPS media listener (port 0: any free port; `<media_conn>` advertises it).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    media_listen: SocketAddr,
     /// Directory for fakewa's keys, accounts and phone stores (kept across restarts).
     #[arg(long)]
     data_dir: Option<PathBuf>,
@@ -22,7 +25,9 @@ struct Args {
     chatstate_ttl_secs: u64,
     /// Do not relay the virtual phones' receipts (the behaviour whatsapp-rust's e2e suite expects of
     /// its private mock; a real phone sends them).
-    #[arg(long, env = "FAKEWA_NO_PHONE_RECEIPTS")]
+    /// `FAKEWA_NO_PHONE_RECEIPTS` takes 1/0, true/false, yes/no, on/off.
+    #[arg(long, env = "FAKEWA_NO_PHONE_RECEIPTS", action = clap::ArgAction::SetTrue,
+        value_parser = clap::builder::BoolishValueParser::new())]
     no_phone_receipts: bool,
 }
 
@@ -38,15 +43,26 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let config = FakeWaConfig {
         listen: args.listen,
+        media_listen: args.media_listen,
         data_dir: args.data_dir,
         chatstate_ttl: Duration::from_secs(args.chatstate_ttl_secs),
         relay_phone_receipts: !args.no_phone_receipts,
         ..FakeWaConfig::default()
     };
+    let data_dir = config.data_dir.clone();
     let fake = FakeWa::start(config).await?;
     println!("websocket: {}", fake.ws_url());
     println!("admin:     {}/admin", fake.admin_url());
-    println!("media:     (not served yet)");
+    println!("media:     {}", fake.media_url());
+    match &data_dir {
+        Some(dir) => {
+            // fakewa keeps its media CA there already; (re)write it so the file always matches.
+            let path = dir.join("media-ca.pem");
+            std::fs::write(&path, fake.media_ca_pem())?;
+            println!("media CA:  {}", path.display());
+        }
+        None => println!("media CA:  GET {}/admin/media-ca", fake.admin_url()),
+    }
     println!(
         "root key:  {}",
         base64::engine::general_purpose::STANDARD.encode(fake.root_public_key())

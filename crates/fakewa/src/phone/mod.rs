@@ -2,7 +2,7 @@
 //! It holds the account key (its Signal identity), which signs companions' ADV identities; it encrypts,
 //! decrypts, keeps an inbox, can echo texts, and pushes the account's app-state sync key to new companions.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -25,9 +25,14 @@ use whatsapp_rust::transport::TokioWebSocketTransportFactory;
 use crate::certs::pub32;
 use crate::stanza::{appstate_seed, util};
 use crate::state::{Account, DeviceRec, SyncKey};
-use crate::{FakeWaError, InboxMessage, PhoneInfo, Shared};
+use crate::{FakeWaError, InboxMessage, PhoneInfo, PhoneMedia, Shared};
 
+mod content;
 mod keyshare;
+pub(crate) mod media;
+
+/// Decrypted media the phone received, by message id.
+type MediaBytes = Arc<Mutex<HashMap<String, Vec<u8>>>>;
 
 const ONLINE_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -37,6 +42,7 @@ pub(crate) struct Phone {
     handle: Mutex<Option<BotHandle>>,
     echo: Arc<AtomicBool>,
     inbox: Arc<Mutex<Vec<InboxMessage>>>,
+    media: MediaBytes,
     sync_key: SyncKey,
     raw_id: u32,
 }
@@ -194,15 +200,28 @@ pub(crate) async fn launch(
 ) -> Result<(), FakeWaError> {
     let echo = Arc::new(AtomicBool::new(false));
     let inbox = Arc::new(Mutex::new(Vec::new()));
+    let media: MediaBytes = Arc::new(Mutex::new(HashMap::new()));
     let (online_tx, mut online_rx) = watch::channel(false);
-    let (echo2, inbox2) = (echo.clone(), inbox.clone());
+    let (echo2, inbox2, media2) = (echo.clone(), inbox.clone(), media.clone());
+    // The phone uploads and downloads through fakewa's media listener, trusting its CA.
+    let http = crate::media::client::http_client(&shared.media.tls.ca_pem)?;
     let bot = Bot::builder()
         .with_backend_arc(backend)
         .with_transport_factory(TokioWebSocketTransportFactory::new().with_url(shared.ws_url()))
+        .with_http_client(http)
         .with_version((2, 3000, 0))
         .on_event(move |event, client| {
             let (echo, inbox, online) = (echo2.clone(), inbox2.clone(), online_tx.clone());
-            async move { on_event(&event, client, &echo, &inbox, &online).await }
+            let media = media2.clone();
+            async move {
+                let sinks = Sinks {
+                    echo: &echo,
+                    inbox: &inbox,
+                    media: &media,
+                    online: &online,
+                };
+                on_event(&event, client, sinks).await
+            }
         })
         .build()
         .await
@@ -215,6 +234,7 @@ pub(crate) async fn launch(
         handle: Mutex::new(Some(handle)),
         echo,
         inbox,
+        media,
         sync_key,
         raw_id,
     });
@@ -279,13 +299,21 @@ fn self_signed_account(
     })
 }
 
-async fn on_event(
-    event: &Event,
-    client: Arc<Client>,
-    echo: &AtomicBool,
-    inbox: &Mutex<Vec<InboxMessage>>,
-    online: &watch::Sender<bool>,
-) {
+/// Where the phone's event handler records what it sees.
+struct Sinks<'a> {
+    echo: &'a AtomicBool,
+    inbox: &'a Mutex<Vec<InboxMessage>>,
+    media: &'a Mutex<HashMap<String, Vec<u8>>>,
+    online: &'a watch::Sender<bool>,
+}
+
+async fn on_event(event: &Event, client: Arc<Client>, sinks: Sinks<'_>) {
+    let Sinks {
+        echo,
+        inbox,
+        media,
+        online,
+    } = sinks;
     match event {
         Event::Connected(_) => {
             let _ = online.send(true);
@@ -296,13 +324,23 @@ async fn on_event(
                     continue;
                 }
                 let text = m.message.text_content().map(str::to_string);
+                // Media is downloaded before the entry appears, so a test that sees it sees the hash.
+                let received = media::inspect(&client, &m.message, &m.info.r#type).await;
+                if let Some(bytes) = received.bytes {
+                    media
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(m.info.id.to_string(), bytes);
+                }
                 let entry = InboxMessage {
                     id: m.info.id.to_string(),
                     from: m.info.source.sender.to_string(),
                     chat: m.info.source.chat.to_string(),
-                    kind: m.info.r#type.clone(),
+                    kind: received.kind,
                     text: text.clone(),
                     timestamp: m.info.timestamp.timestamp(),
+                    media: received.media,
+                    extra: received.extra,
                 };
                 inbox.lock().unwrap_or_else(|p| p.into_inner()).push(entry);
                 if echo.load(Ordering::Relaxed)
@@ -319,6 +357,18 @@ async fn on_event(
     }
 }
 
+/// A recipient as the API takes it: a JID, or a phone number (digits are kept).
+fn recipient(to: &str) -> Result<Jid, FakeWaError> {
+    if to.contains('@') {
+        to.parse()
+            .map_err(|_| FakeWaError::BadRequest(format!("bad jid {to}")))
+    } else {
+        Ok(Jid::pn(
+            to.chars().filter(char::is_ascii_digit).collect::<String>(),
+        ))
+    }
+}
+
 impl Phone {
     pub fn set_echo(&self, on: bool) {
         self.echo.store(on, Ordering::Relaxed);
@@ -328,13 +378,28 @@ impl Phone {
         self.inbox.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    pub fn inbox_media(&self, id: &str) -> Result<Vec<u8>, FakeWaError> {
+        self.media
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned()
+            .ok_or_else(|| FakeWaError::UnknownMedia(id.to_string()))
+    }
+
+    pub async fn send_media(&self, to: &str, media: PhoneMedia) -> Result<String, FakeWaError> {
+        let jid = recipient(to)?;
+        let message = media::upload(&self.client, media).await?;
+        let sent = self
+            .client
+            .send_message(jid, message)
+            .await
+            .map_err(|e| FakeWaError::Phone(e.to_string()))?;
+        Ok(sent.message_id)
+    }
+
     pub async fn send_text(&self, to: &str, text: &str) -> Result<String, FakeWaError> {
-        let jid: Jid = if to.contains('@') {
-            to.parse()
-                .map_err(|_| FakeWaError::BadRequest(format!("bad jid {to}")))?
-        } else {
-            Jid::pn(to.chars().filter(char::is_ascii_digit).collect::<String>())
-        };
+        let jid = recipient(to)?;
         let sent = self
             .client
             .send_text(jid, text)

@@ -23,6 +23,7 @@ pub(crate) fn handle(ctx: &mut Ctx, node: &Node) {
         "md" => super::pair::handle_md(ctx, node, &id),
         "w:sync:app:state" => super::appstate::handle(ctx, node, &id),
         "status" if kind == "set" => super::profile::set_status(ctx, node, &id),
+        "w:m" if super::media_conn::is_request(node) => super::media_conn::handle(ctx, &id),
         "abt" => ctx.send(util::iq_result(&id, vec![props()])),
         "w" if node.get_optional_child("props").is_some() => {
             ctx.send(util::iq_result(&id, vec![props()]))

@@ -7,6 +7,7 @@ pub(crate) mod appstate_seed;
 pub(crate) mod devices;
 pub(crate) mod iq;
 pub(crate) mod login;
+pub(crate) mod media_conn;
 pub(crate) mod message;
 pub(crate) mod pair;
 pub(crate) mod paircode;

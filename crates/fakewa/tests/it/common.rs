@@ -53,12 +53,24 @@ impl TestClient {
         backend: Arc<InMemoryBackend>,
         push_name: &str,
     ) -> TestClient {
+        Self::start_with(fake, backend, push_name, Media::TrustFakewa).await
+    }
+
+    pub async fn start_with(
+        fake: &FakeWa,
+        backend: Arc<InMemoryBackend>,
+        push_name: &str,
+        media: Media,
+    ) -> TestClient {
         let (tx, events) = mpsc::unbounded_channel();
         // A push name, as wawp sets one: without it every login of a fresh `Client` waits the 10 s
         // key-share grace (whatsapp-rust then expects the name from app state).
         let mut builder = Bot::builder();
         if !push_name.is_empty() {
             builder = builder.with_push_name(push_name);
+        }
+        if media == Media::TrustFakewa {
+            builder = builder.with_http_client(media_http_client(&fake.media_ca_pem()));
         }
         let bot = builder
             .with_backend_arc(backend.clone())
@@ -171,9 +183,46 @@ impl Drop for TestClient {
     }
 }
 
+/// Which HTTP client a test companion uses for media.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Media {
+    /// ureq trusting fakewa's media CA (`FakeWa::media_ca_pem`).
+    TrustFakewa,
+    /// whatsapp-rust's default client (webpki roots): it must refuse fakewa's media listener.
+    Default,
+}
+
+/// A ureq agent trusting only fakewa's media CA, with the whatsapp-rust client's small buffers.
+pub fn media_agent(ca_pem: &str) -> ureq::Agent {
+    use ureq::tls::{Certificate, RootCerts, TlsConfig};
+    let ca = Certificate::from_pem(ca_pem.as_bytes()).expect("media CA PEM");
+    ureq::config::Config::builder()
+        .input_buffer_size(16 * 1024)
+        .output_buffer_size(16 * 1024)
+        .max_idle_connections(3)
+        .max_idle_connections_per_host(2)
+        .http_status_as_error(false)
+        .tls_config(
+            TlsConfig::builder()
+                .root_certs(RootCerts::new_with_certs(&[ca]))
+                .build(),
+        )
+        .build()
+        .into()
+}
+
+pub fn media_http_client(ca_pem: &str) -> whatsapp_rust::http::UreqHttpClient {
+    whatsapp_rust::http::UreqHttpClient::with_agent(media_agent(ca_pem))
+}
+
 /// A companion linked to phone `number` by QR through the admin HTTP API, connected.
 pub async fn link_by_qr(fake: &FakeWa, number: &str) -> TestClient {
-    let mut c = TestClient::fresh(fake).await;
+    link_by_qr_with(fake, number, Media::TrustFakewa).await
+}
+
+pub async fn link_by_qr_with(fake: &FakeWa, number: &str, media: Media) -> TestClient {
+    let backend = Arc::new(InMemoryBackend::new());
+    let mut c = TestClient::start_with(fake, backend, "fakewa test", media).await;
     let qr = c.qr().await;
     let http = reqwest::Client::new();
     let resp = http

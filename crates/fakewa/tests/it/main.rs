@@ -3,6 +3,7 @@
 mod appstate;
 mod certs;
 mod common;
+mod media;
 mod noise;
 mod pairing;
 mod presence;

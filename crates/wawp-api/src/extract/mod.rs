@@ -4,12 +4,14 @@
 
 pub mod auth;
 pub mod coerce;
+pub mod file;
 pub mod ids;
 pub mod params;
 pub mod raw;
 pub mod session;
 
 pub use auth::Auth;
+pub use file::{FileFields, WithFile};
 pub use ids::{ChatId, PhoneProblem};
 pub use params::{Params, Required};
 pub use raw::{FilePart, RawParams};

@@ -48,20 +48,26 @@ where
         if !missing.is_empty() {
             return Err(ApiError::missing(&missing));
         }
-        let value = Value::Object(raw.value);
-        coerce::from_value::<T>(value).map(Params).map_err(|e| {
-            if let Some(carried) = ids::from_marker(&e.message) {
-                return carried;
-            }
-            let param = if e.path.is_empty() {
-                "body".to_string()
-            } else {
-                e.path()
-            };
-            ApiError::invalid(
-                &param,
-                format!("Invalid value for '{param}': {}", e.message),
-            )
-        })
+        typed(raw).map(Params)
     }
+}
+
+/// The merged parameters as `T` (form coercion); a value of the wrong shape is
+/// `400 invalid_param` naming the parameter.
+pub(crate) fn typed<T: DeserializeOwned>(raw: RawParams) -> Result<T, ApiError> {
+    let value = Value::Object(raw.value);
+    coerce::from_value::<T>(value).map_err(|e| {
+        if let Some(carried) = ids::from_marker(&e.message) {
+            return carried;
+        }
+        let param = if e.path.is_empty() {
+            "body".to_string()
+        } else {
+            e.path()
+        };
+        ApiError::invalid(
+            &param,
+            format!("Invalid value for '{param}': {}", e.message),
+        )
+    })
 }

@@ -6,6 +6,8 @@ pub mod admin;
 pub mod auth;
 pub mod chats;
 pub mod events;
+pub mod files;
+pub mod media;
 pub mod messages;
 pub mod pending;
 pub mod send;
@@ -83,6 +85,7 @@ pub const EXTENSIONS: &[(&str, &str)] = &[
     ("GET", "/v2/webhooks/deliveries"),
     ("POST", "/v2/webhooks/replay"),
     ("GET", "/v2/events"),
+    ("GET", "/v2/files/{name}"),
 ];
 
 /// Every implemented route of the Wawp API (`/v2/…`).
@@ -95,4 +98,6 @@ pub(crate) fn v2() -> Table {
         .merge(messages::table())
         .merge(webhooks::table())
         .merge(events::table())
+        .merge(media::table())
+        .merge(files::table())
 }

@@ -41,14 +41,6 @@ const fn p(
 
 #[rustfmt::skip]
 pub const PENDING: &[PendingRoute] = &[
-    p("POST,GET", "/v2/send/image", None, "Send Messages", "Send Image"),
-    p("POST,GET", "/v2/send/pdf", None, "Send Messages", "Send PDF"),
-    p("POST,GET", "/v2/send/list", None, "Send Messages", "Send List Message"),
-    p("POST", "/v2/send/event", None, "Send Messages", "Send Event"),
-    p("POST,GET", "/v2/send/voice", None, "Send Messages", "Send Voice"),
-    p("POST,GET", "/v2/send/video", None, "Send Messages", "Send Video"),
-    p("POST,GET", "/v2/send/link-preview", None, "Send Messages", "Send Link Preview"),
-    p("POST", "/v2/send/poll/vote", None, "Send Messages", "Send Poll Vote"),
     p("GET", "/v2/chats/picture", None, "Chat Actions", "Get chat picture"),
     p("GET", "/v2/profile", None, "Whatsapp Profile info", "Get profile"),
     p("PUT", "/v2/profile/name", None, "Whatsapp Profile info", "Set Profile Name"),
@@ -119,7 +111,6 @@ pub const PENDING: &[PendingRoute] = &[
     p("POST", "/v2/groups/{id}/participants/remove", None, "Groups", "Remove participants"),
     p("POST", "/v2/groups/{id}/admin/promote", None, "Groups", "Promote participants to admin users"),
     p("POST", "/v2/groups/{id}/admin/demote", None, "Groups", "Demotes participants to regular users"),
-    p("POST", "/v2/media/convert", None, "Media", "Convert Media"),
     p("POST", "/v2/calls/reject", None, "Calls", "Reject Call"),
 ];
 

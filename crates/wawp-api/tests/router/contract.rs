@@ -188,7 +188,7 @@ async fn pending_routes_are_not_routed() {
     let app = TestApp::new().await;
     let res = app
         .send(post_form(
-            "/v2/send/image",
+            "/v2/groups/create",
             "instance_id=3EB0BCB2E3D4&access_token=x",
         ))
         .await;

@@ -35,7 +35,7 @@ async fn openapi_is_3_1_documents_every_route_and_lists_pending() {
     }
     let description = doc["info"]["description"].as_str().unwrap_or_default();
     assert!(
-        description.contains("/v2/send/image"),
+        description.contains("/v2/groups/create"),
         "pending routes not listed"
     );
     let docs = app.get("/docs/").await;
@@ -59,6 +59,6 @@ async fn pending_routes_are_served_as_json() {
         list.as_array()
             .into_iter()
             .flatten()
-            .any(|r| r["path"] == "/v2/send/image")
+            .any(|r| r["path"] == "/v2/groups/create")
     );
 }

@@ -10,14 +10,15 @@
 //! # Layout
 //! - `webhook.rs`: a webhook's config, its validation and its retry schedule.
 //! - `signing.rs`: Standard Webhooks signatures.
-//! - `ssrf.rs`: the URL guard and the guarded HTTP client (reused by media).
+//! - `crate::ssrf` (re-exported here as `ssrf`): the URL guard and the guarded HTTP client,
+//!   shared with media downloads.
 //! - `dispatcher.rs`: the delivery loop.
 //!
 //! This module never speaks HTTP to clients; the routes in wawp-api call the methods below.
 
 mod dispatcher;
 pub mod signing;
-pub mod ssrf;
+pub use crate::ssrf;
 pub mod webhook;
 
 #[cfg(test)]
@@ -200,6 +201,15 @@ impl Events {
             message_id,
             deliveries,
         }))
+    }
+
+    /// Whether a webhook of the instance subscribed to `name` (to skip building a costly payload,
+    /// e.g. `engine.event`).
+    pub async fn subscribed(&self, instance_id: &str, name: &str) -> bool {
+        match self.instance_info(instance_id).await {
+            Ok(info) => info.webhooks.iter().any(|w| w.wants(name)),
+            Err(_) => false,
+        }
     }
 
     /// [`Events::prepare`] and record, in its own transaction (events that are not part of a

@@ -55,6 +55,12 @@ pub struct Message {
     pub vcards: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub poll: Option<PollView>,
+    /// A list menu's sections and rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub list: Option<super::interactive::ListView>,
+    /// A calendar event's fields.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<super::interactive::EventView>,
     /// Reactions to this message, one per sender.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reactions: Vec<ReactionView>,
@@ -85,6 +91,9 @@ pub struct PollView {
     pub options: Vec<String>,
     #[serde(rename = "multipleAnswers")]
     pub multiple_answers: bool,
+    /// The latest vote of each voter (a withdrawn vote removes its voter).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub votes: Vec<super::interactive::PollVoteView>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -158,13 +167,15 @@ impl Message {
             body: m.content.body.clone(),
             kind: m.content.kind.clone(),
             has_media: m.content.has_media,
-            media: None,
+            media: m.content.media.as_ref().map(super::media::view),
             ack: ack as i32,
             ack_name: ack.name().to_string(),
             reply_to: m.content.quoted.as_ref().map(ReplyTo::from),
             location: m.content.location.as_ref().map(LocationView::from),
             vcards: m.content.vcards.clone(),
             poll: m.content.poll.as_ref().map(PollView::from),
+            list: m.content.list.as_ref().map(Into::into),
+            event: m.content.event.as_ref().map(Into::into),
             reactions: Vec::new(),
             edited: false,
         }
@@ -203,13 +214,15 @@ impl Message {
             body: content.body.clone(),
             kind: content.kind.clone(),
             has_media: content.has_media,
-            media: None,
+            media: content.media.as_ref().map(super::media::view),
             ack: Ack::Server as i32,
             ack_name: Ack::Server.name().to_string(),
             reply_to: quoted.map(ReplyTo::from),
             location: content.location.as_ref().map(LocationView::from),
             vcards: content.vcards.clone(),
             poll: content.poll.as_ref().map(PollView::from),
+            list: content.list.as_ref().map(Into::into),
+            event: content.event.as_ref().map(Into::into),
             reactions: Vec::new(),
             edited: false,
         }
@@ -231,9 +244,12 @@ impl Message {
         self.kind = "revoked".to_string();
         self.body = None;
         self.has_media = false;
+        self.media = None;
         self.location = None;
         self.vcards.clear();
         self.poll = None;
+        self.list = None;
+        self.event = None;
     }
 
     pub fn set_ack(&mut self, ack: Ack) {
@@ -260,6 +276,7 @@ impl From<&Poll> for PollView {
             name: p.name.clone(),
             options: p.options.clone(),
             multiple_answers: p.selectable != 1,
+            votes: Vec::new(),
         }
     }
 }

@@ -2,6 +2,8 @@
 
 mod chat;
 mod ids;
+pub mod interactive;
+pub mod media;
 pub mod message;
 mod session;
 
@@ -10,4 +12,4 @@ pub use ids::{InstanceId, SessionName};
 pub use message::Message;
 pub use session::{Me, QrCode, SessionConfig, SessionStatus, SessionView};
 /// Plain values the engine defines and the API fills in.
-pub use wawp_engine::{Location, Poll};
+pub use wawp_engine::{EventInfo, List, ListRow, ListSection, Location, Poll};

@@ -50,13 +50,29 @@ impl InboundSink for StoreSink {
                 })
             })
             .collect();
+        // Media download references, kept beside the messages (never in their payload); set
+        // before WhatsApp is acknowledged, so a failure means a redelivery, not a lost file.
+        let media_refs = super::media::refs_of(&messages_in, me.as_deref());
+        // Secrets of polls and events, and the votes and answers they open (same rule).
+        let secrets = super::addons::secrets_of(&messages_in, me.as_deref());
+        let answers = super::addons::answers_of(&messages_in, me.as_deref());
         let store = self.store.clone();
         let events = self.events.clone();
         let instance = self.instance.clone();
         Box::pin(async move {
             let mut result = commit(&store, &events, instance.as_str(), messages).await;
             if result.is_ok() {
+                result = super::media::save_refs(&store, instance.as_str(), &media_refs).await;
+            }
+            if result.is_ok() {
                 result = apply_changes(&store, &events, instance.as_str(), actions).await;
+            }
+            if result.is_ok() && !(secrets.is_empty() && answers.is_empty()) {
+                result = super::addons::keep_secrets(&store, instance.as_str(), &secrets).await;
+                if result.is_ok() {
+                    result =
+                        super::addons::apply(&store, &events, instance.as_str(), answers).await;
+                }
             }
             result.map_err(|e| {
                 tracing::error!(%instance, error = %e, "cannot store inbound messages; WhatsApp will deliver them again");

@@ -5,12 +5,16 @@
 //! linked to (`me`); the running task says what is happening now. A session whose task is not
 //! running is `STOPPED`.
 
+mod addons;
 mod handle;
 mod inbound;
+mod media;
 mod messaging;
 mod sending;
+mod signals;
 mod task;
 
+pub use addons::VoteChoice;
 pub use messaging::ChatSort;
 pub use sending::Outgoing;
 
@@ -63,6 +67,7 @@ impl SessionManager {
             version: config.whatsapp.version,
             push_name: config.whatsapp.push_name.clone(),
             keys_dir: config.data_dir.join("whatsapp"),
+            media_roots_pem: crate::media::read_ca(config.whatsapp.ca_pem.as_deref())?,
         })?;
         Ok(SessionManager {
             store,

@@ -2,7 +2,7 @@
 //! deletes, read receipts, typing). Every message sent is stored with its `message.any` event in
 //! one transaction.
 
-use wawp_engine::{Content, Location, Poll};
+use wawp_engine::{Content, EventInfo, List, Location, Poll};
 use wawp_store::NewMessage;
 
 use super::SessionManager;
@@ -19,6 +19,10 @@ pub enum Outgoing {
     /// Contact cards: (display name, vCard).
     Contacts(Vec<(String, String)>),
     Poll(Poll),
+    /// A list menu.
+    List(List),
+    /// A calendar event.
+    Event(EventInfo),
 }
 
 impl Outgoing {
@@ -29,6 +33,8 @@ impl Outgoing {
             Outgoing::Location(l) => ("location", l.name.clone().or_else(|| l.address.clone())),
             Outgoing::Contacts(_) => ("vcard", None),
             Outgoing::Poll(p) => ("poll_creation", Some(p.name.clone())),
+            Outgoing::List(l) => ("list", Some(l.description.clone())),
+            Outgoing::Event(e) => ("event_creation", Some(e.name.clone())),
         };
         Content {
             kind: kind.to_string(),
@@ -43,6 +49,14 @@ impl Outgoing {
             },
             poll: match self {
                 Outgoing::Poll(p) => Some(p.clone()),
+                _ => None,
+            },
+            list: match self {
+                Outgoing::List(l) => Some(l.clone()),
+                _ => None,
+            },
+            event: match self {
+                Outgoing::Event(e) => Some(e.clone()),
                 _ => None,
             },
             ..Content::default()
@@ -65,15 +79,29 @@ impl SessionManager {
             None => None,
         };
         let q = quoted.as_ref();
+        // Polls and events come with the secret that opens the answers to them.
+        let mut secret = None;
         let sent = match &outgoing {
             Outgoing::Text(text) => sender.send_text(chat, text, q).await,
             Outgoing::Location(l) => sender.send_location(chat, l, q).await,
             Outgoing::Contacts(cards) => sender.send_contacts(chat, cards, q).await,
-            Outgoing::Poll(p) => sender.send_poll(chat, p).await,
+            Outgoing::Poll(p) => sender.send_poll_keeping_secret(chat, p).await.map(|s| {
+                secret = Some(s.secret);
+                s.sent
+            }),
+            Outgoing::List(l) => sender.send_list(chat, l, q).await,
+            Outgoing::Event(e) => sender.send_event(chat, e).await.map(|s| {
+                secret = Some(s.secret);
+                s.sent
+            }),
         }
         .map_err(engine_error)?;
         let message = Message::sent(&sent.id, chat, sent.timestamp, &me, &outgoing.content(), q);
         self.store_sent(id, &message).await?;
+        if let Some(secret) = secret {
+            super::addons::keep_secrets(&self.store, id.as_str(), &[(message.id.clone(), secret)])
+                .await?;
+        }
         Ok(message)
     }
 
@@ -245,7 +273,11 @@ impl SessionManager {
         sender.typing(chat, on).await.map_err(engine_error)
     }
 
-    async fn store_sent(&self, id: &InstanceId, message: &Message) -> Result<(), CoreError> {
+    pub(super) async fn store_sent(
+        &self,
+        id: &InstanceId,
+        message: &Message,
+    ) -> Result<(), CoreError> {
         let row = NewMessage {
             row: message_row(id.as_str(), message),
             chat_name: None,

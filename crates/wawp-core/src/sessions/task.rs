@@ -204,6 +204,13 @@ impl SessionTask {
             }
             EngineEvent::Exited => return Some(ClientEnd::Crashed),
             EngineEvent::Receipt { chat, ids, ack } => self.on_receipt(&chat, &ids, ack).await,
+            EngineEvent::Presence(p) => super::signals::presence(&self.events, &self.id, &p).await,
+            EngineEvent::ChatArchived {
+                chat,
+                archived,
+                timestamp,
+            } => super::signals::archived(&self.events, &self.id, &chat, archived, timestamp).await,
+            EngineEvent::Raw(raw) => super::signals::raw(&self.events, &self.id, &raw).await,
         }
         None
     }

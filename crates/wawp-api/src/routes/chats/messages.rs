@@ -1,4 +1,5 @@
 use axum::extract::State;
+use axum::http::HeaderMap;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -6,6 +7,7 @@ use crate::error::ApiResult;
 use crate::extract::{ChatId, Params, Required, SessionRef};
 use crate::openapi::{CommonErrors, InstanceQuery};
 use crate::reply::Reply;
+use crate::routes::files::file_url;
 use crate::routes::messages::view::{MessageList, MessageObject};
 use crate::state::AppState;
 
@@ -18,7 +20,8 @@ pub struct ChatMessagesParams {
     pub limit: Option<u32>,
     #[serde(default)]
     pub offset: Option<u32>,
-    /// Accepted for compatibility; media download arrives with the media milestone.
+    /// Download the media of the listed messages into wawp's file store and set each
+    /// `media.url` (served at `/v2/files/…` for a limited time).
     #[serde(rename = "downloadMedia", default)]
     pub download_media: Option<bool>,
 }
@@ -36,10 +39,11 @@ impl Required for ChatMessagesParams {
 pub async fn get_messages_in_chat(
     State(state): State<AppState>,
     session: SessionRef,
+    headers: HeaderMap,
     Params(p): Params<ChatMessagesParams>,
 ) -> ApiResult<Reply<MessageList>> {
     let limit = p.limit.unwrap_or(50).clamp(1, 1000);
-    let messages = state
+    let mut messages = state
         .core
         .sessions()
         .chat_messages(
@@ -49,6 +53,14 @@ pub async fn get_messages_in_chat(
             p.offset.unwrap_or(0),
         )
         .await?;
+    if p.download_media == Some(true) {
+        state
+            .core
+            .download_media(&session.id, &mut messages, |name| {
+                file_url(&state, &headers, name)
+            })
+            .await?;
+    }
     Ok(Reply(MessageList(
         messages.into_iter().map(MessageObject).collect(),
     )))

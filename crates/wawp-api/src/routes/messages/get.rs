@@ -1,4 +1,5 @@
 use axum::extract::State;
+use axum::http::HeaderMap;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -7,6 +8,7 @@ use crate::error::ApiResult;
 use crate::extract::{ChatId, Params, Required, SessionRef};
 use crate::openapi::{CommonErrors, InstanceQuery};
 use crate::reply::Reply;
+use crate::routes::files::file_url;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -17,7 +19,8 @@ pub struct GetMessageParams {
     /// Serialized (`true_…@c.us_3EB0…`) or bare message id.
     #[serde(rename = "messageId")]
     pub message_id: String,
-    /// Accepted for compatibility; media download arrives with the media milestone.
+    /// Download the message's media into wawp's file store and set `media.url` (served at
+    /// `/v2/files/…` for a limited time).
     #[serde(rename = "downloadMedia", default)]
     pub download_media: Option<bool>,
 }
@@ -36,6 +39,7 @@ impl Required for GetMessageParams {
 pub async fn get_message_by_id(
     State(state): State<AppState>,
     session: SessionRef,
+    headers: HeaderMap,
     Params(p): Params<GetMessageParams>,
 ) -> ApiResult<Reply<MessageObject>> {
     let m = state
@@ -43,5 +47,15 @@ pub async fn get_message_by_id(
         .sessions()
         .message(&session.id, p.chat_id.as_str(), p.message_id.trim())
         .await?;
+    let mut list = [m];
+    if p.download_media == Some(true) {
+        state
+            .core
+            .download_media(&session.id, &mut list, |name| {
+                file_url(&state, &headers, name)
+            })
+            .await?;
+    }
+    let [m] = list;
     Ok(Reply(MessageObject(m)))
 }

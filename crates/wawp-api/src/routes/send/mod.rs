@@ -1,22 +1,39 @@
 //! Send Messages (`/v2/send/*`): one file per kind of message.
 
 mod contact;
+mod event;
+mod image;
+mod link_preview;
+mod list;
 mod location;
+mod media_shared;
+mod pdf;
 mod poll;
+mod poll_vote;
 mod reaction;
 mod seen;
 mod start_typing;
 mod stop_typing;
 mod text;
+mod video;
+mod voice;
 
 pub use contact::*;
+pub use event::*;
+pub use image::*;
+pub use link_preview::*;
+pub use list::*;
 pub use location::*;
+pub use pdf::*;
 pub use poll::*;
+pub use poll_vote::*;
 pub use reaction::*;
 pub use seen::*;
 pub use start_typing::*;
 pub use stop_typing::*;
 pub use text::*;
+pub use video::*;
+pub use voice::*;
 
 use axum::http::Method;
 use serde::Deserialize;
@@ -35,7 +52,20 @@ pub(crate) fn table() -> Table {
     Table::new()
         .route(&[M::POST, M::GET], "/v2/send/text", None, send_text_message)
         .route(&[M::POST, M::GET], "/v2/send/location", None, send_location)
+        .route(&[M::POST, M::GET], "/v2/send/image", None, send_image)
+        .route(&[M::POST, M::GET], "/v2/send/pdf", None, send_pdf)
+        .route(&[M::POST, M::GET], "/v2/send/voice", None, send_voice)
+        .route(&[M::POST, M::GET], "/v2/send/video", None, send_video)
+        .route(
+            &[M::POST, M::GET],
+            "/v2/send/link-preview",
+            None,
+            send_link_preview,
+        )
         .route(&[M::POST], "/v2/send/poll", None, send_poll)
+        .route(&[M::POST], "/v2/send/poll/vote", None, send_poll_vote)
+        .route(&[M::POST, M::GET], "/v2/send/list", None, send_list_message)
+        .route(&[M::POST], "/v2/send/event", None, send_event)
         .route(&[M::POST], "/v2/send/contact", None, send_contact_vcard)
         .route(&[M::POST], "/v2/send/seen", None, mark_message_s_as_seen)
         .route(&[M::POST], "/v2/send/start-typing", None, start_typing)

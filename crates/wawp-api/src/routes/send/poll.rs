@@ -85,10 +85,17 @@ fn check(spec: PollSpec) -> Result<Poll, ApiError> {
             "poll options must be different from each other.",
         ));
     }
+    // WhatsApp takes 1 ..= options for the count a voter may pick; "any number" is all of them
+    // (0 is refused by whatsapp-rust).
+    let selectable = if spec.multiple_answers {
+        u32::try_from(options.len()).unwrap_or(1)
+    } else {
+        1
+    };
     Ok(Poll {
         name,
         options,
-        selectable: if spec.multiple_answers { 0 } else { 1 },
+        selectable,
     })
 }
 

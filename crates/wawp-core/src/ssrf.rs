@@ -1,5 +1,5 @@
-//! The SSRF guard for every URL wawp fetches or posts to on a user's behalf (webhooks here, media
-//! downloads later): only `http`/`https`, and never an address inside the server's own networks
+//! The SSRF guard for every URL wawp fetches or posts to on a user's behalf (webhooks, media
+//! `file[url]` downloads): only `http`/`https`, and never an address inside the server's own networks
 //! (loopback, private, link-local incl. the cloud metadata address 169.254.169.254, unique-local,
 //! CGNAT, unspecified, multicast), unless the operator allowed it (`WAWP_ALLOW_PRIVATE_URLS`).
 //!

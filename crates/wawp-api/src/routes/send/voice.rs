@@ -1,0 +1,79 @@
+use axum::extract::State;
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+use wawp_core::media::{Expect, MediaKind};
+
+use super::media_shared::{Sending, send_file};
+use crate::error::ApiResult;
+use crate::extract::{ChatId, FileFields, Required, SessionRef, WithFile};
+use crate::openapi::{CommonErrors, InstanceQuery, MediaErrors};
+use crate::reply::Reply;
+use crate::routes::messages::view::MessageObject;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SendVoiceParams {
+    #[serde(rename = "chatId")]
+    pub chat_id: ChatId,
+    /// `file[url]`, `file[filename]`, `file[mimetype]`; or a multipart part `file`.
+    #[serde(default)]
+    #[schema(value_type = Option<FileFields>)]
+    pub file: Option<Value>,
+    /// Transcode to OGG/Opus first (any audio or video ffmpeg reads). Without it the file must
+    /// already be a voice note (OGG/Opus).
+    #[serde(default)]
+    pub convert: Option<bool>,
+    #[serde(default)]
+    pub reply_to: Option<String>,
+}
+
+impl Required for SendVoiceParams {
+    const REQUIRED: &'static [&'static str] =
+        &["instance_id", "access_token", "chatId", "file[url]"];
+}
+
+/// Send Voice
+///
+/// Sends a voice note (push-to-talk). With `convert=true` the file is transcoded to OGG/Opus
+/// with ffmpeg; otherwise it is sent as is.
+#[utoipa::path(method(post, get), path = "/v2/send/voice", tag = "Send Messages", operation_id = "send_voice",
+    params(InstanceQuery), request_body(content = SendVoiceParams),
+    responses((status = 200, description = "The sent message", body = MessageObject), MediaErrors, CommonErrors))]
+pub async fn send_voice(
+    State(state): State<AppState>,
+    session: SessionRef,
+    WithFile(p, file): WithFile<SendVoiceParams>,
+) -> ApiResult<Reply<MessageObject>> {
+    let convert = p.convert.unwrap_or(false);
+    let media = state.core.media();
+    let mut file = media
+        .load(
+            file,
+            Expect::Audio {
+                convertible: convert,
+            },
+        )
+        .await?;
+    if convert {
+        file = media.to_voice(file).await?;
+    } else if file.mimetype == "audio/ogg" {
+        // WhatsApp plays voice notes declared with their codec.
+        file.mimetype = "audio/ogg; codecs=opus".to_string();
+    }
+    let how = Sending {
+        kind: MediaKind::Audio,
+        caption: None,
+        ptt: true,
+        video_note: false,
+    };
+    send_file(
+        &state,
+        &session,
+        &p.chat_id,
+        file,
+        how,
+        p.reply_to.as_deref(),
+    )
+    .await
+}
