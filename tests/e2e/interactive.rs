@@ -4,22 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{TestEnv, eventually};
-
-/// Waits until `id` has stored a message in `chat` matching `pred`; returns it.
-async fn stored(env: &TestEnv, id: &str, chat: &str, pred: impl Fn(&Value) -> bool) -> Value {
-    eventually(&format!("a stored message in {chat}"), || async {
-        let res = env
-            .call(
-                "GET",
-                "/v2/chats/messages",
-                &[("instance_id", id), ("chatId", chat)],
-            )
-            .await;
-        res.json.as_array()?.iter().find(|m| pred(m)).cloned()
-    })
-    .await
-}
+use crate::support::TestEnv;
 
 /// Two sessions, A and B, each linked to its own virtual phone. Returns (env, a, b, a's chat id
 /// as B sees it, b's chat id as A sees it).
@@ -74,7 +59,11 @@ async fn a_vote_through_the_api_reaches_the_poll_creator_and_its_tally() {
         .await;
     sent.assert_status(200);
     let poll_id = sent.json["id"].as_str().expect("poll id").to_string();
-    let at_b = stored(&env, &b, &to_a, |m| m["type"] == "poll_creation").await;
+    let at_b = env
+        .stored(&b, &to_a, "a stored message", |m| {
+            m["type"] == "poll_creation"
+        })
+        .await;
 
     let vote =
         json!({"instance_id": b, "chatId": to_a, "messageId": at_b["id"], "votes": ["Sushi", 2]});
@@ -100,7 +89,7 @@ async fn a_vote_through_the_api_reaches_the_poll_creator_and_its_tally() {
 
     // The creator's stored poll counts the vote; a new vote replaces it.
     let tally = |m: &Value| m["poll"]["votes"].clone();
-    stored(&env, &a, &to_b, |m| {
+    env.stored(&a, &to_b, "a stored message", |m| {
         m["id"] == poll_id.as_str()
             && tally(m) == json!([{"voter": to_b, "selectedOptions": ["Sushi", "Salad"]}])
     })
@@ -110,7 +99,7 @@ async fn a_vote_through_the_api_reaches_the_poll_creator_and_its_tally() {
     env.json(reqwest::Method::POST, "/v2/send/poll/vote", &again)
         .await
         .assert_status(200);
-    stored(&env, &a, &to_b, |m| {
+    env.stored(&a, &to_b, "a stored message", |m| {
         m["id"] == poll_id.as_str()
             && tally(m) == json!([{"voter": to_b, "selectedOptions": ["Pizza"]}])
     })
@@ -137,7 +126,9 @@ async fn lists_and_events_arrive_with_their_fields() {
         .await;
     res.assert_status(200);
     assert_eq!(res.json["type"], "list");
-    let got = stored(&env, &b, &to_a, |m| m["type"] == "list").await;
+    let got = env
+        .stored(&b, &to_a, "a stored message", |m| m["type"] == "list")
+        .await;
     assert_eq!(got["list"]["button"], "Open Menu");
     assert_eq!(got["list"]["footer"], "Thank you!");
     assert_eq!(
@@ -164,7 +155,11 @@ async fn lists_and_events_arrive_with_their_fields() {
         )
         .await;
     res.assert_status(200);
-    let got = stored(&env, &b, &to_a, |m| m["type"] == "event_creation").await;
+    let got = env
+        .stored(&b, &to_a, "a stored message", |m| {
+            m["type"] == "event_creation"
+        })
+        .await;
     assert_eq!(
         got["event"],
         json!({"name": "Team Meeting", "description": "Discussing Q1 Roadmap",

@@ -4,10 +4,12 @@
 mod support;
 
 mod auth;
+mod calls;
 mod crash;
 mod interactive;
 mod media;
 mod messaging;
+mod pictures;
 mod session;
 mod signals;
 mod tenancy;

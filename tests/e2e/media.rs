@@ -185,6 +185,43 @@ async fn phone_receives_media(env: &TestEnv, number: &str, id: &str) -> fakewa::
     .await
 }
 
+/// `POST route` from `id` to `chat` with the file at `url`, declared as `filename` of type
+/// `mimetype`, plus `extra` parameters.
+async fn send_by_url(
+    env: &TestEnv,
+    (id, chat): (&str, &str),
+    route: &str,
+    (url, filename, mimetype): (&str, &str, &str),
+    extra: &[(&str, &str)],
+) -> Resp {
+    let mut params = vec![
+        ("instance_id", id),
+        ("chatId", chat),
+        ("file[url]", url),
+        ("file[filename]", filename),
+        ("file[mimetype]", mimetype),
+    ];
+    params.extend_from_slice(extra);
+    env.call("POST", route, &params).await
+}
+
+/// The container format and first codec of the file the phone `number` received in its message
+/// `inbox_id`.
+async fn probe_received(
+    env: &TestEnv,
+    dir: &Path,
+    number: &str,
+    inbox_id: &str,
+    name: &str,
+) -> (String, String) {
+    let bytes = env
+        .fakewa
+        .inbox_media(number, inbox_id)
+        .await
+        .expect("received bytes");
+    probe(dir, name, &bytes).await
+}
+
 fn sent_id(res: &Resp) -> String {
     res.assert_status(200);
     res.json["id"].as_str().expect("id").to_string()
@@ -201,21 +238,13 @@ async fn media_sent_by_url_or_upload_reaches_the_contact_intact() {
     let id = env.linked_instance(&me).await;
     let chat = "12015550322@c.us";
 
+    let to = (id.as_str(), chat);
+
     // An image by URL, with a caption.
-    let res = env
-        .call(
-            "POST",
-            "/v2/send/image",
-            &[
-                ("instance_id", &id),
-                ("chatId", chat),
-                ("file[url]", &server.url("red.png")),
-                ("file[filename]", "red.png"),
-                ("file[mimetype]", "image/png"),
-                ("caption", "a red square"),
-            ],
-        )
-        .await;
+    let url = server.url("red.png");
+    let file = (url.as_str(), "red.png", "image/png");
+    let extra = [("caption", "a red square")];
+    let res = send_by_url(&env, to, "/v2/send/image", file, &extra).await;
     let image_id = sent_id(&res);
     assert_eq!(res.json["type"], "image", "{}", res.text);
     assert_eq!(res.json["hasMedia"], true);
@@ -238,21 +267,10 @@ async fn media_sent_by_url_or_upload_reaches_the_contact_intact() {
     );
 
     // A PDF by URL, as a reply to the image.
-    let res = env
-        .call(
-            "POST",
-            "/v2/send/pdf",
-            &[
-                ("instance_id", &id),
-                ("chatId", chat),
-                ("file[url]", &server.url("doc.pdf")),
-                ("file[filename]", "report.pdf"),
-                ("file[mimetype]", "application/pdf"),
-                ("caption", "the report"),
-                ("reply_to", &image_id),
-            ],
-        )
-        .await;
+    let url = server.url("doc.pdf");
+    let file = (url.as_str(), "report.pdf", "application/pdf");
+    let extra = [("caption", "the report"), ("reply_to", image_id.as_str())];
+    let res = send_by_url(&env, to, "/v2/send/pdf", file, &extra).await;
     let pdf_id = sent_id(&res);
     assert_eq!(res.json["type"], "document", "{}", res.text);
     assert_eq!(
@@ -300,20 +318,10 @@ async fn media_sent_by_url_or_upload_reaches_the_contact_intact() {
     assert_eq!(media.sha256, Some(sha256(PDF)));
 
     // A WAV converted to an OGG/Opus voice note.
-    let res = env
-        .call(
-            "POST",
-            "/v2/send/voice",
-            &[
-                ("instance_id", &id),
-                ("chatId", chat),
-                ("file[url]", &server.url("tone.wav")),
-                ("file[filename]", "tone.wav"),
-                ("file[mimetype]", "audio/wav"),
-                ("convert", "true"),
-            ],
-        )
-        .await;
+    let url = server.url("tone.wav");
+    let file = (url.as_str(), "tone.wav", "audio/wav");
+    let extra = [("convert", "true")];
+    let res = send_by_url(&env, to, "/v2/send/voice", file, &extra).await;
     let voice_id = sent_id(&res);
     assert_eq!(res.json["type"], "ptt", "{}", res.text);
     let got = phone_receives_media(&env, &bob, &voice_id).await;
@@ -326,31 +334,18 @@ async fn media_sent_by_url_or_upload_reaches_the_contact_intact() {
             .is_some_and(|m| m.starts_with("audio/ogg")),
         "{media:?}"
     );
-    let bytes = env
-        .fakewa
-        .inbox_media(&bob, &got.id)
-        .await
-        .expect("voice bytes");
-    let (format, codec) = probe(dir.path(), "got-voice.ogg", &bytes).await;
+    let (format, codec) = probe_received(&env, dir.path(), &bob, &got.id, "got-voice.ogg").await;
     assert_eq!((format.as_str(), codec.as_str()), ("ogg", "opus"));
 
     // An MPEG-4/Matroska clip converted to MP4/H.264.
-    let res = env
-        .call(
-            "POST",
-            "/v2/send/video",
-            &[
-                ("instance_id", &id),
-                ("chatId", chat),
-                ("file[url]", &server.url("clip.mkv")),
-                ("file[filename]", "clip.mkv"),
-                ("file[mimetype]", "video/x-matroska"),
-                ("caption", "a clip"),
-                ("convert", "true"),
-                ("asNote", "false"),
-            ],
-        )
-        .await;
+    let url = server.url("clip.mkv");
+    let file = (url.as_str(), "clip.mkv", "video/x-matroska");
+    let extra = [
+        ("caption", "a clip"),
+        ("convert", "true"),
+        ("asNote", "false"),
+    ];
+    let res = send_by_url(&env, to, "/v2/send/video", file, &extra).await;
     let video_id = sent_id(&res);
     assert_eq!(res.json["type"], "video", "{}", res.text);
     let got = phone_receives_media(&env, &bob, &video_id).await;
@@ -360,12 +355,7 @@ async fn media_sent_by_url_or_upload_reaches_the_contact_intact() {
         ("video", Some("a clip"))
     );
     assert_eq!(media.mimetype.as_deref(), Some("video/mp4"));
-    let bytes = env
-        .fakewa
-        .inbox_media(&bob, &got.id)
-        .await
-        .expect("video bytes");
-    let (format, codec) = probe(dir.path(), "got-video.mp4", &bytes).await;
+    let (format, codec) = probe_received(&env, dir.path(), &bob, &got.id, "got-video.mp4").await;
     assert!(format.contains("mp4"), "{format}");
     assert_eq!(codec, "h264");
 
@@ -417,21 +407,9 @@ async fn media_from_a_contact_is_stored_and_downloaded_on_demand() {
         .await
         .expect("carl sends an image");
 
-    let stored = eventually("the image in the chat", || async {
-        let res = env
-            .call(
-                "GET",
-                "/v2/chats/messages",
-                &[("instance_id", &id), ("chatId", chat)],
-            )
-            .await;
-        res.json
-            .as_array()?
-            .iter()
-            .find(|m| m["hasMedia"] == true)
-            .cloned()
-    })
-    .await;
+    let stored = env
+        .stored(&id, chat, "the image", |m| m["hasMedia"] == true)
+        .await;
     assert_eq!(stored["type"], "image", "{stored}");
     assert_eq!(stored["body"], "look");
     assert_eq!(stored["media"]["mimetype"], "image/png");

@@ -1,28 +1,7 @@
 //! Messaging stories (issue 4, first slice): text both ways through fakewa, replies, acks, the chat
 //! list and message reads from the store, and bad inputs.
 
-use serde_json::Value;
-
 use crate::support::{TestEnv, eventually};
-
-/// The `/v2/chats/messages` answer for `chat` once it holds a message with `body`.
-async fn wait_for_message(env: &TestEnv, id: &str, chat: &str, body: &str) -> Value {
-    eventually(&format!("{body:?} in {chat}"), || async {
-        let res = env
-            .call(
-                "GET",
-                "/v2/chats/messages",
-                &[("instance_id", id), ("chatId", chat)],
-            )
-            .await;
-        res.json
-            .as_array()?
-            .iter()
-            .find(|m| m["body"] == body)
-            .cloned()
-    })
-    .await
-}
 
 #[tokio::test]
 async fn a_text_reaches_the_contact_and_is_stored_as_sent() {
@@ -87,7 +66,9 @@ async fn a_text_from_a_contact_is_stored_and_can_be_answered_with_a_reply() {
         .send_text(&dave, "12015550233", "hello Carla")
         .await
         .expect("dave sends");
-    let got = wait_for_message(&env, &id, "12015550244@c.us", "hello Carla").await;
+    let got = env
+        .stored_body(&id, "12015550244@c.us", "hello Carla")
+        .await;
     assert_eq!(got["fromMe"], false);
     assert_eq!(got["from"], "12015550244@c.us");
     let got_id = got["id"].as_str().expect("id").to_string();
@@ -158,7 +139,7 @@ async fn two_sessions_talk_and_the_sender_sees_the_delivery_ack() {
     let res = env.send_text(&a, "12015550266@c.us", "ping").await;
     res.assert_status(200);
     let sent_id = res.json["id"].as_str().expect("id").to_string();
-    wait_for_message(&env, &b, "12015550255@c.us", "ping").await;
+    env.stored_body(&b, "12015550255@c.us", "ping").await;
 
     // B's device acknowledged it: A's stored message reaches DEVICE (2) or better.
     eventually("the delivery ack", || async {
@@ -179,7 +160,7 @@ async fn two_sessions_talk_and_the_sender_sees_the_delivery_ack() {
 
     let res = env.send_text(&b, "12015550255@c.us", "pong").await;
     res.assert_status(200);
-    wait_for_message(&env, &a, "12015550266@c.us", "pong").await;
+    env.stored_body(&a, "12015550266@c.us", "pong").await;
 }
 
 #[tokio::test]
@@ -199,7 +180,8 @@ async fn messages_sent_while_wawp_is_down_are_not_lost() {
         .expect("hal sends");
     env.wawp = crate::support::WawpServer::start(dir, &url).await;
 
-    wait_for_message(&env, &id, "12015550288@c.us", "while you were away").await;
+    env.stored_body(&id, "12015550288@c.us", "while you were away")
+        .await;
 }
 
 #[tokio::test]
@@ -245,27 +227,6 @@ async fn bad_sends_are_refused_with_documented_errors() {
     res.assert_error(422, "session_unexpected_status");
 }
 
-/// The message `id` of chat `chat` as session `id` stores it, once `pred` holds for it.
-async fn wait_stored(
-    env: &TestEnv,
-    id: &str,
-    chat: &str,
-    what: &str,
-    pred: impl Fn(&Value) -> bool,
-) -> Value {
-    eventually(what, || async {
-        let res = env
-            .call(
-                "GET",
-                "/v2/chats/messages",
-                &[("instance_id", id), ("chatId", chat)],
-            )
-            .await;
-        res.json.as_array()?.iter().find(|m| pred(m)).cloned()
-    })
-    .await
-}
-
 #[tokio::test]
 async fn locations_contacts_and_polls_arrive_with_their_fields() {
     let env = TestEnv::start().await;
@@ -292,10 +253,9 @@ async fn locations_contacts_and_polls_arrive_with_their_fields() {
         .await;
     res.assert_status(200);
     assert_eq!(res.json["type"], "location");
-    let got = wait_stored(&env, &b, from_a, "the location", |m| {
-        m["type"] == "location"
-    })
-    .await;
+    let got = env
+        .stored(&b, from_a, "the location", |m| m["type"] == "location")
+        .await;
     assert_eq!(got["location"]["latitude"], "38.8937255");
     assert_eq!(got["location"]["name"], "Our office");
     assert_eq!(got["location"]["address"], "123 Main St");
@@ -306,10 +266,9 @@ async fn locations_contacts_and_polls_arrive_with_their_fields() {
         .json(reqwest::Method::POST, "/v2/send/contact", &contacts)
         .await;
     res.assert_status(200);
-    let got = wait_stored(&env, &b, from_a, "the contact card", |m| {
-        m["type"] == "vcard"
-    })
-    .await;
+    let got = env
+        .stored(&b, from_a, "the contact card", |m| m["type"] == "vcard")
+        .await;
     let card = got["vCards"][0].as_str().expect("a vCard");
     assert!(
         card.contains("FN:Wawp Support") && card.contains("waid=12015550433"),
@@ -322,10 +281,9 @@ async fn locations_contacts_and_polls_arrive_with_their_fields() {
         .json(reqwest::Method::POST, "/v2/send/poll", &poll)
         .await;
     res.assert_status(200);
-    let got = wait_stored(&env, &b, from_a, "the poll", |m| {
-        m["type"] == "poll_creation"
-    })
-    .await;
+    let got = env
+        .stored(&b, from_a, "the poll", |m| m["type"] == "poll_creation")
+        .await;
     assert_eq!(got["poll"]["name"], "Lunch?");
     assert_eq!(
         got["poll"]["options"],
@@ -372,7 +330,9 @@ async fn reactions_edits_deletes_and_read_receipts_reach_the_other_side() {
         .as_str()
         .expect("bare id")
         .to_string();
-    let at_b = wait_stored(&env, &b, from_a, "the text", |m| m["body"] == "first draft").await;
+    let at_b = env
+        .stored(&b, from_a, "the text", |m| m["body"] == "first draft")
+        .await;
     let at_b_id = at_b["id"].as_str().expect("id").to_string();
 
     // B's delivery receipt reaches A before B answers. (Answering at once, while B may still be
@@ -409,7 +369,7 @@ async fn reactions_edits_deletes_and_read_receipts_reach_the_other_side() {
         .await;
     res.assert_status(200);
     assert_eq!(res.json["reactions"][0]["reaction"], "👍", "{}", res.text);
-    wait_stored(&env, &a, to_b, "B's reaction at A", |m| {
+    env.stored(&a, to_b, "B's reaction at A", |m| {
         m["id"] == sent_id.as_str()
             && m["reactions"][0]["from"] == "12015550455@c.us"
             && m["reactions"][0]["reaction"] == "👍"
@@ -431,7 +391,7 @@ async fn reactions_edits_deletes_and_read_receipts_reach_the_other_side() {
         .await;
     res.assert_status(200);
     assert_eq!(res.json["isEdited"], true);
-    wait_stored(&env, &b, from_a, "the edit at B", |m| {
+    env.stored(&b, from_a, "the edit at B", |m| {
         m["id"] == at_b_id.as_str() && m["body"] == "final text"
     })
     .await;
@@ -450,7 +410,7 @@ async fn reactions_edits_deletes_and_read_receipts_reach_the_other_side() {
         "{}",
         res.text
     );
-    wait_stored(&env, &a, to_b, "the read receipt", |m| {
+    env.stored(&a, to_b, "the read receipt", |m| {
         m["id"] == sent_id.as_str() && m["ack"] == 3
     })
     .await;
@@ -506,7 +466,7 @@ async fn reactions_edits_deletes_and_read_receipts_reach_the_other_side() {
         )
         .await;
     res.assert_status(200);
-    wait_stored(&env, &b, from_a, "the revoke at B", |m| {
+    env.stored(&b, from_a, "the revoke at B", |m| {
         m["id"] == at_b_id.as_str() && m["type"] == "revoked" && m["body"].is_null()
     })
     .await;
@@ -560,13 +520,7 @@ async fn an_answer_sent_the_instant_a_first_message_arrives_is_not_lost() {
         // Poll B's store tightly: answer as soon as the message is there.
         let deadline = tokio::time::Instant::now() + crate::support::DEADLINE;
         let at_b = loop {
-            let res = env
-                .call(
-                    "GET",
-                    "/v2/chats/messages",
-                    &[("instance_id", &b), ("chatId", &from_a)],
-                )
-                .await;
+            let res = env.chat_messages(&b, &from_a).await;
             if let Some(m) = res.json.as_array().and_then(|a| a.first()).cloned() {
                 break m;
             }
@@ -592,16 +546,11 @@ async fn an_answer_sent_the_instant_a_first_message_arrives_is_not_lost() {
         )
         .await
         .assert_status(200);
-        wait_stored(
-            &env,
-            &a,
-            &to_b,
-            &format!("round {round}: B's answer at A"),
-            |m| m["body"] == "hello human",
-        )
+        env.stored(&a, &to_b, &format!("round {round}: B's answer at A"), |m| {
+            m["body"] == "hello human"
+        })
         .await;
-        wait_stored(
-            &env,
+        env.stored(
             &a,
             &to_b,
             &format!("round {round}: B's reaction at A"),

@@ -30,7 +30,11 @@ mod accept {
 }
 
 /// A second companion device of `phone`'s account: a bare wawp-engine client, linked by the phone.
-async fn sibling(env: &TestEnv, phone: &str, keys: &std::path::Path) -> wawp_engine::EngineSession {
+pub(crate) async fn sibling(
+    env: &TestEnv,
+    phone: &str,
+    keys: &std::path::Path,
+) -> wawp_engine::EngineSession {
     let engine = Engine::new(EngineConfig {
         ws_url: env.fakewa.ws_url(),
         version: (2, 3000, 0),

@@ -1,113 +1,15 @@
 //! Webhooks and the event stream, end to end: a virtual phone writes to a linked instance, and a
-//! real receiver on loopback (a small HTTP/1.1 server recording what it gets) checks envelopes,
-//! retries, signatures, ordering across an outage, and URL validation.
+//! real receiver on loopback (`support::Receiver`, scripted where a story needs failures) checks
+//! envelopes, retries, signatures, ordering across an outage, and URL validation.
 
-use std::collections::{HashMap, VecDeque};
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 
-use crate::support::{Resp, TestEnv, eventually};
+use crate::support::{Receiver, Resp, TestEnv, eventually};
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-
-/// One request the receiver got.
-#[derive(Clone, Debug)]
-struct Received {
-    headers: HashMap<String, String>,
-    body: Value,
-    raw: Vec<u8>,
-}
-
-/// A webhook receiver: records every request and answers the scripted statuses, then 200.
-#[derive(Clone, Default)]
-struct Receiver {
-    got: Arc<Mutex<Vec<Received>>>,
-    script: Arc<Mutex<VecDeque<u16>>>,
-}
-
-impl Receiver {
-    async fn start(listener: TcpListener, script: &[u16]) -> Receiver {
-        let rx = Receiver::default();
-        rx.script.lock().expect("script").extend(script);
-        let this = rx.clone();
-        tokio::spawn(async move {
-            while let Ok((conn, _)) = listener.accept().await {
-                tokio::spawn(this.clone().serve(conn));
-            }
-        });
-        rx
-    }
-
-    async fn serve(self, conn: TcpStream) {
-        let mut conn = BufReader::new(conn);
-        loop {
-            let mut line = String::new();
-            if conn.read_line(&mut line).await.unwrap_or(0) == 0 {
-                return;
-            }
-            let mut headers = HashMap::new();
-            loop {
-                line.clear();
-                if conn.read_line(&mut line).await.unwrap_or(0) == 0 {
-                    return;
-                }
-                let l = line.trim_end();
-                if l.is_empty() {
-                    break;
-                }
-                if let Some((k, v)) = l.split_once(':') {
-                    headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
-                }
-            }
-            let len: usize = headers
-                .get("content-length")
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0);
-            let mut raw = vec![0; len];
-            if conn.read_exact(&mut raw).await.is_err() {
-                return;
-            }
-            let body = serde_json::from_slice(&raw).unwrap_or(Value::Null);
-            let status = self
-                .script
-                .lock()
-                .expect("script")
-                .pop_front()
-                .unwrap_or(200);
-            self.got
-                .lock()
-                .expect("got")
-                .push(Received { headers, body, raw });
-            let answer = format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\n\r\n");
-            if conn.get_mut().write_all(answer.as_bytes()).await.is_err() {
-                return;
-            }
-        }
-    }
-
-    fn requests(&self) -> Vec<Received> {
-        self.got.lock().expect("got").clone()
-    }
-
-    /// The requests carrying event `name`.
-    fn of(&self, name: &str) -> Vec<Received> {
-        self.requests()
-            .into_iter()
-            .filter(|r| r.body["event"] == name)
-            .collect()
-    }
-}
-
-async fn loopback() -> (TcpListener, SocketAddr) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    (listener, addr)
-}
 
 /// `PUT /v2/webhooks` with a JSON body.
 async fn put_webhooks(env: &TestEnv, instance: &str, webhooks: Value) -> Resp {
@@ -125,12 +27,11 @@ async fn two_failures_then_success_is_three_signed_attempts_and_one_delivery() {
     let me = env.phone("12015550301", "Wendy").await;
     let ann = env.phone("12015550302", "Ann").await;
     let id = env.linked_instance(&me).await;
-    let (listener, addr) = loopback().await;
-    let rx = Receiver::start(listener, &[500, 500]).await;
+    let rx = Receiver::scripted(&[500, 500]).await;
     let res = put_webhooks(
         &env,
         &id,
-        json!([{"url": format!("http://{addr}/hook"), "events": ["message"],
+        json!([{"url": rx.url, "events": ["message"],
         "secret": SECRET, "retries": {"attempts": 3, "delaySeconds": 0, "policy": "constant"},
         "customHeaders": [{"name": "X-Api-Key", "value": "k1"}]}]),
     )
@@ -146,7 +47,7 @@ async fn two_failures_then_success_is_three_signed_attempts_and_one_delivery() {
         .await
         .expect("ann sends");
     let got = eventually("three attempts", || async {
-        let got = rx.of("message");
+        let got = rx.requests_of("message");
         (got.len() >= 3).then_some(got)
     })
     .await;
@@ -200,7 +101,8 @@ async fn a_receiver_down_then_up_gets_everything_in_order_per_chat() {
     let bob = env.phone("12015550313", "Bob").await;
     let id = env.linked_instance(&me).await;
     // The receiver's port, closed for now: connections are refused.
-    let (listener, addr) = loopback().await;
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
     drop(listener);
     put_webhooks(
         &env,
@@ -234,7 +136,7 @@ async fn a_receiver_down_then_up_gets_everything_in_order_per_chat() {
         })
     })
     .await;
-    let rx = Receiver::start(TcpListener::bind(addr).await.expect("rebind"), &[]).await;
+    let rx = Receiver::on(TcpListener::bind(addr).await.expect("rebind"), &[]);
     let got = eventually("every message", || async {
         let got = rx.of("message");
         (got.len() >= sent.len()).then_some(got)
@@ -248,8 +150,8 @@ async fn a_receiver_down_then_up_gets_everything_in_order_per_chat() {
             .collect();
         let order: Vec<&str> = got
             .iter()
-            .filter(|r| r.body["payload"]["from"] == chat.as_str())
-            .filter_map(|r| r.body["payload"]["body"].as_str())
+            .filter(|e| e["payload"]["from"] == chat.as_str())
+            .filter_map(|e| e["payload"]["body"].as_str())
             .collect();
         assert_eq!(order, expected, "in order for {chat}");
     }
@@ -320,13 +222,7 @@ async fn the_event_stream_sends_new_events_and_resumes_after_last_event_id() {
         .await
         .expect("sends");
     eventually("both stored", || async {
-        let res = env
-            .call(
-                "GET",
-                "/v2/chats/messages",
-                &[("instance_id", &id), ("chatId", &format!("{ann}@c.us"))],
-            )
-            .await;
+        let res = env.chat_messages(&id, &format!("{ann}@c.us")).await;
         (res.json.as_array().map_or(0, Vec::len) >= 3).then_some(())
     })
     .await;
@@ -422,13 +318,12 @@ async fn the_event_stream_sends_new_events_and_resumes_after_last_event_id() {
 #[tokio::test]
 async fn webhooks_set_at_create_hear_status_changes_and_messages() {
     let env = TestEnv::start().await;
-    let (listener, addr) = loopback().await;
-    let receiver = Receiver::start(listener, &[]).await;
+    let receiver = Receiver::start().await;
     let phone = env.phone("12015550331", "Olga").await;
     let contact = env.phone("12015550342", "Pete").await;
 
     let config = json!({
-        "webhooks": [{"url": format!("http://{addr}/hook"), "events": ["*"]}],
+        "webhooks": [{"url": receiver.url, "events": ["*"]}],
         "metadata": {"user.id": "42"},
     });
     let res = env
@@ -453,7 +348,7 @@ async fn webhooks_set_at_create_hear_status_changes_and_messages() {
         let got: Vec<String> = receiver
             .of("session.status")
             .iter()
-            .filter_map(|r| r.body["payload"]["status"].as_str().map(str::to_string))
+            .filter_map(|r| r["payload"]["status"].as_str().map(str::to_string))
             .collect();
         got.contains(&"WORKING".to_string()).then_some(got)
     })
@@ -468,15 +363,11 @@ async fn webhooks_set_at_create_hear_status_changes_and_messages() {
         .expect("WORKING announced");
     assert!(scan < working, "in order: {statuses:?}");
     let last = receiver.of("session.status").pop().expect("one");
-    assert_eq!(last.body["session"], id.as_str());
-    assert_eq!(last.body["engine"], "WAWP");
-    assert_eq!(last.body["metadata"]["user.id"], "42");
-    assert_eq!(last.body["me"]["id"], "12015550331@c.us", "{}", last.body);
-    assert!(
-        last.body["id"]
-            .as_str()
-            .is_some_and(|e| e.starts_with("evt_"))
-    );
+    assert_eq!(last["session"], id.as_str());
+    assert_eq!(last["engine"], "WAWP");
+    assert_eq!(last["metadata"]["user.id"], "42");
+    assert_eq!(last["me"]["id"], "12015550331@c.us", "{}", last);
+    assert!(last["id"].as_str().is_some_and(|e| e.starts_with("evt_")));
 
     env.fakewa
         .send_text(&contact, &phone, "hi Olga")
@@ -486,11 +377,11 @@ async fn webhooks_set_at_create_hear_status_changes_and_messages() {
         receiver
             .of("message")
             .into_iter()
-            .find(|r| r.body["payload"]["body"] == "hi Olga")
+            .find(|r| r["payload"]["body"] == "hi Olga")
     })
     .await;
-    assert_eq!(inbound.body["payload"]["from"], "12015550342@c.us");
-    assert_eq!(inbound.body["payload"]["fromMe"], false);
+    assert_eq!(inbound["payload"]["from"], "12015550342@c.us");
+    assert_eq!(inbound["payload"]["fromMe"], false);
 
     let sent = env.send_text(&id, "12015550342@c.us", "hi Pete").await;
     sent.assert_status(200);
@@ -499,14 +390,14 @@ async fn webhooks_set_at_create_hear_status_changes_and_messages() {
         receiver
             .of("message.any")
             .into_iter()
-            .find(|r| r.body["payload"]["id"] == sent_id.as_str())
+            .find(|r| r["payload"]["id"] == sent_id.as_str())
     })
     .await;
     assert!(
         receiver
             .of("message")
             .iter()
-            .all(|r| r.body["payload"]["fromMe"] == false),
+            .all(|r| r["payload"]["fromMe"] == false),
         "`message` is incoming only"
     );
 }

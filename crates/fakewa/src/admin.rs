@@ -8,6 +8,11 @@
 //! | `POST /admin/phones/{n}/send` | `{"to","text"}` or `{"to","media":{"kind","data"(base64),"mimetype","caption"?,"fileName"?,"ptt"?}}` | `{"id"}` |
 //! | `GET /admin/phones/{n}/inbox` | | `[{"id","from","chat","type","text","timestamp","media"?,"extra"?}]` |
 //! | `GET /admin/phones/{n}/media/{id}` | | the decrypted bytes of a received media message |
+//! | `POST /admin/phones/{n}/picture` | `{"data"(base64 JPEG)}` | `{"id"}` (the phone sets its profile picture) |
+//! | `DELETE /admin/phones/{n}/picture` | | `{}` (removed) |
+//! | `POST /admin/phones/{n}/picture-privacy` | `{"value":"all\|contacts\|contact_blacklist\|none"}` | `{}` |
+//! | `POST /admin/phones/{n}/call` | `{"to","video"?}` | `{"callId"}` (signaling only: the callee's devices ring) |
+//! | `GET /admin/phones/{n}/calls` | | `[{"callId","to","video","status"}]`, status `offered`, `accepted`, `rejected` or `terminated` |
 //! | `POST /admin/phones/{n}/unlink` | | `{}` |
 //! | `POST /admin/phones/{n}/echo` | `{"on"}` | `{}` |
 //! | `POST /admin/connections/drop` | `{"jid"}` | `{"dropped"}` |
@@ -46,6 +51,13 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/phones/{number}/send", post(send))
         .route("/phones/{number}/inbox", get(inbox))
         .route("/phones/{number}/media/{id}", get(inbox_media))
+        .route(
+            "/phones/{number}/picture",
+            post(set_picture).delete(remove_picture),
+        )
+        .route("/phones/{number}/picture-privacy", post(picture_privacy))
+        .route("/phones/{number}/call", post(place_call))
+        .route("/phones/{number}/calls", get(calls))
         .route("/phones/{number}/unlink", post(unlink))
         .route("/phones/{number}/echo", post(echo))
         .route("/connections/drop", post(drop_connection))
@@ -184,6 +196,60 @@ async fn inbox_media(State(s): Shd, Path((number, id)): Path<(String, String)>) 
 
 async fn inbox(State(s): Shd, Path(number): Path<String>) -> Answer {
     Ok(Json(json!(phone::get(&s, &number)?.inbox())))
+}
+
+#[derive(Deserialize)]
+struct NewPicture {
+    data: String,
+}
+
+async fn set_picture(State(s): Shd, Path(number): Path<String>, b: Bytes) -> Answer {
+    let req: NewPicture = body(&b)?;
+    let jpeg = phone::media::decode_base64(&req.data)?;
+    if jpeg.is_empty() {
+        return Err(FakeWaError::BadRequest(
+            "\"data\" is empty (DELETE removes the picture)".into(),
+        ));
+    }
+    let id = phone::get(&s, &number)?.set_picture(jpeg).await?;
+    Ok(Json(json!({ "id": id })))
+}
+
+async fn remove_picture(State(s): Shd, Path(number): Path<String>) -> Answer {
+    phone::get(&s, &number)?.set_picture(Vec::new()).await?;
+    Ok(Json(json!({})))
+}
+
+#[derive(Deserialize)]
+struct PicturePrivacy {
+    value: String,
+}
+
+async fn picture_privacy(State(s): Shd, Path(number): Path<String>, b: Bytes) -> Answer {
+    let req: PicturePrivacy = body(&b)?;
+    phone::get(&s, &number)?
+        .set_picture_privacy(&req.value)
+        .await?;
+    Ok(Json(json!({})))
+}
+
+#[derive(Deserialize)]
+struct Call {
+    to: String,
+    #[serde(default)]
+    video: bool,
+}
+
+async fn place_call(State(s): Shd, Path(number): Path<String>, b: Bytes) -> Answer {
+    let req: Call = body(&b)?;
+    let call_id = phone::get(&s, &number)?
+        .place_call(&req.to, req.video)
+        .await?;
+    Ok(Json(json!({ "callId": call_id })))
+}
+
+async fn calls(State(s): Shd, Path(number): Path<String>) -> Answer {
+    Ok(Json(json!(phone::get(&s, &number)?.calls())))
 }
 
 async fn unlink(State(s): Shd, Path(number): Path<String>) -> Answer {

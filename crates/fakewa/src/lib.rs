@@ -9,12 +9,13 @@
 //! - `conn`: one task per WebSocket — intro, 3-byte frames (`conn::wire`), the Noise responder
 //!   (`conn::noise`: XX, IK, XXfallback), then encrypted binary nodes handled in arrival order.
 //! - `stanza`: one module per stanza kind (iq dispatch, pairing, login, prekeys, usync, message relay,
-//!   receipts, presence/chatstate, acks, app state).
+//!   receipts, presence/chatstate, acks, app state, call signaling).
 //! - `state`: accounts, devices, routing table and per-device queues behind one short-held mutex.
 //! - `certs`: fakewa's root, intermediate and Noise static keys and the signed chain.
 //! - `phone`: virtual phones — whatsapp-rust clients acting as device 0 of each account (`phone::keyshare`:
 //!   the app-state key push to new companions).
 //! - `media`: the HTTPS media server (upload/download, own CA); `stanza::media_conn` advertises it.
+//! - `pictures`: profile pictures (ids, blob ids, `profile` privacy); `stanza::picture` serves the IQs.
 //! - `persist`: with a data directory, accounts and devices survive restarts.
 //! - `admin`: the HTTP admin API.
 
@@ -36,11 +37,13 @@ mod error;
 mod media;
 mod persist;
 mod phone;
+mod pictures;
 mod server;
 mod stanza;
 mod state;
 
 pub use error::FakeWaError;
+pub use phone::calls::{CallStatus, PhoneCall};
 
 /// How to start a fakewa instance.
 #[derive(Debug, Clone)]
@@ -141,6 +144,15 @@ pub struct PhoneMedia {
     pub file_name: Option<String>,
     /// Audio only: a voice note.
     pub ptt: bool,
+}
+
+/// An account's current profile picture, as a `w:profile:picture` get would answer it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct PictureInfo {
+    /// The picture id (changes with every new picture).
+    pub id: String,
+    /// Where the media listener serves the JPEG (`https://127.0.0.1:PORT/v/t61.24694-24/<sha256>.jpg?…`).
+    pub url: String,
 }
 
 /// Everything one fakewa instance shares between its tasks.
@@ -321,6 +333,48 @@ impl FakeWa {
     /// Messages the phone received.
     pub async fn inbox(&self, number: &str) -> Result<Vec<InboxMessage>, FakeWaError> {
         Ok(phone::get(&self.shared, number)?.inbox())
+    }
+
+    /// The phone sets the account's profile picture (JPEG bytes; empty removes it) with the
+    /// `w:profile:picture` IQ, so every device of the account and every connected contact gets the picture
+    /// notification. Returns the new picture id (empty after a removal).
+    pub async fn set_picture(&self, number: &str, jpeg: Vec<u8>) -> Result<String, FakeWaError> {
+        phone::get(&self.shared, number)?.set_picture(jpeg).await
+    }
+
+    /// The account's current profile picture, if any (whatever its privacy).
+    pub fn picture(&self, number: &str) -> Option<PictureInfo> {
+        let st = self.shared.state();
+        st.pictures.get(number).map(|p| PictureInfo {
+            id: p.id.clone(),
+            url: p.url(&self.shared.media.host()),
+        })
+    }
+
+    /// The phone sets who may see the account's picture: `all`, `contacts` (everyone: fakewa has no
+    /// address books), `contact_blacklist` or `none` (others get 401 `not-authorized`).
+    pub async fn set_picture_privacy(&self, number: &str, value: &str) -> Result<(), FakeWaError> {
+        phone::get(&self.shared, number)?
+            .set_picture_privacy(value)
+            .await
+    }
+
+    /// The phone calls `to` (a JID or a phone number): every device of the callee rings (signaling
+    /// only, no media). Returns the call id; [`FakeWa::calls`] follows what the callee does with it.
+    pub async fn place_call(
+        &self,
+        number: &str,
+        to: &str,
+        video: bool,
+    ) -> Result<String, FakeWaError> {
+        phone::get(&self.shared, number)?
+            .place_call(to, video)
+            .await
+    }
+
+    /// The calls the phone placed, with their status.
+    pub async fn calls(&self, number: &str) -> Result<Vec<PhoneCall>, FakeWaError> {
+        Ok(phone::get(&self.shared, number)?.calls())
     }
 
     /// Logs out every companion of that phone.

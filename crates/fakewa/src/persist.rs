@@ -1,5 +1,6 @@
 //! With a data directory, fakewa keeps its accounts (keys, LIDs, companions and their Signal keys,
-//! app-state patches) in `<data-dir>/fakewa-state.json`, written at most once a second and at shutdown;
+//! app-state patches, profile pictures) in `<data-dir>/fakewa-state.json`, written at most once a
+//! second and at shutdown;
 //! each virtual phone keeps its whatsapp-rust store in `<data-dir>/phone-<number>.db`. After a restart,
 //! linked companions log in again (IK) and the phones come back online. Delivery queues are not kept.
 
@@ -25,6 +26,9 @@ struct Snapshot {
     names: HashMap<String, String>,
     removed: Vec<String>,
     next_generated: u64,
+    /// Profile pictures (ids and blob ids; the bytes are in `media/`) and their privacy.
+    #[serde(default)]
+    pictures: crate::pictures::Pictures,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -113,6 +117,7 @@ fn snapshot(st: &State) -> Snapshot {
         names: st.names.clone(),
         removed: st.removed.iter().map(|k| enc(k)).collect(),
         next_generated: st.next_generated,
+        pictures: st.pictures.clone(),
     }
 }
 
@@ -187,6 +192,7 @@ pub(crate) fn load(dir: &Path, st: &mut State) -> Result<Vec<(String, SyncKey, u
         st.removed.insert(key32(k)?);
     }
     st.next_generated = snap.next_generated;
+    st.pictures = snap.pictures;
     tracing::info!(
         accounts = phones.len(),
         "state loaded from {}",

@@ -131,7 +131,11 @@ pub(crate) struct State {
     pub phone_copies: HashSet<DevKey>,
     /// Devices that queried their own account's device list (a phone is ready for pairings after that).
     pub own_usync: HashSet<DevKey>,
+    /// Profile pictures and who may see them.
+    pub pictures: crate::pictures::Pictures,
     pub next_generated: u64,
+    /// Calls being relayed, by `call-id` (`stanza::call`).
+    pub calls: crate::stanza::call::Calls,
 }
 
 impl State {

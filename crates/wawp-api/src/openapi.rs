@@ -9,7 +9,8 @@ use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, ToSchema};
 
 use crate::health;
 use crate::routes::{
-    admin, auth, chats, events, files, media, messages, pending, send, session, webhooks,
+    admin, auth, calls, chats, contacts, events, files, media, messages, pending, send, session,
+    webhooks,
 };
 
 /// `{code, message, details}`: every error, in every format.
@@ -112,9 +113,10 @@ pub struct TokenQuery {
         send::send_image, send::send_pdf, send::send_voice, send::send_video, send::send_link_preview,
         media::convert_media, files::get_file,
         chats::chats_list_overview, chats::get_messages_in_chat, chats::mark_as_read, chats::get_chats_overview, chats::mark_chat_as_unread,
+        chats::get_chat_picture, contacts::get_contact_profile_picture,
         messages::get_message_by_id, messages::edit_a_text_message, messages::delete_a_message,
         webhooks::list_webhooks, webhooks::replace_webhooks, webhooks::list_deliveries, webhooks::replay_events,
-        events::event_stream,
+        events::event_stream, calls::reject_call,
         admin::list_tokens, admin::create_token, admin::revoke_token,
         health::health, health::ready, pending::pending_routes,
     ),

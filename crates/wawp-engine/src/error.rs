@@ -20,6 +20,12 @@ pub enum EngineError {
     /// The chat id cannot be addressed.
     #[error("{0}")]
     InvalidChat(String),
+    /// WhatsApp did not answer in time.
+    #[error("whatsapp did not answer in time")]
+    Timeout,
+    /// No call with this id (from this caller) rings on this device.
+    #[error("no ringing call {0}")]
+    UnknownCall(String),
     /// The session task is gone.
     #[error("session is not running")]
     NotRunning,

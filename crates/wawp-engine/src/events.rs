@@ -54,6 +54,8 @@ pub enum EngineEvent {
         /// Unix seconds.
         timestamp: i64,
     },
+    /// A call rang, was answered on another device, or ended.
+    Call(crate::calls::CallSignal),
     /// Every client event, raw (after its mapped event, if any), for `engine.event`.
     Raw(crate::signals::RawEvent),
 }

@@ -4,11 +4,13 @@
 //! - [`Engine`]: opens sessions over per-instance key stores and the configured WhatsApp URL.
 //! - [`session`]: [`EngineSession`], a running client with its events turned into [`EngineEvent`]s.
 //! - [`certs`]: the certificate rule (does this build verify WhatsApp's chain? which URLs may it use?).
+//! - [`calls`]: incoming call signaling as [`CallSignal`]s, and rejecting a ringing call.
 //! - [`keystore`]: where a session's WhatsApp key material lives, and how it is erased.
 //!
 //! No other wawp crate imports whatsapp-rust (ARCHITECTURE.md layering).
 
 pub mod addons;
+pub mod calls;
 pub mod certs;
 mod error;
 mod events;
@@ -16,6 +18,7 @@ pub mod interactive;
 pub mod keystore;
 mod media_http;
 pub mod messages;
+pub mod pictures;
 pub mod send_media;
 pub mod session;
 pub mod signals;
@@ -24,10 +27,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use addons::{AddonKind, EventAnswer, SealedAddon};
+pub use calls::CallSignal;
 pub use error::EngineError;
 pub use events::{Account, Ack, EngineEvent};
 pub use interactive::{EventInfo, List, ListRow, ListSection, SentWithSecret};
 pub use messages::{Action, Content, InboundSink, IncomingMessage, Location, Poll, Quoted};
+pub use pictures::Picture;
 pub use send_media::{LinkPreview, MediaInfo, MediaKind, MediaRef, OutgoingMedia};
 pub use session::EngineSession;
 pub use session::{EngineSender, SentMessage};

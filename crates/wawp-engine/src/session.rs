@@ -20,6 +20,7 @@ use crate::{EngineConfig, EngineError, keystore};
 /// until its run loop notices; always shut it down.
 pub struct EngineSession {
     client: Arc<Client>,
+    calls: crate::calls::Ringing,
     events: mpsc::UnboundedReceiver<EngineEvent>,
     exited: Option<oneshot::Receiver<()>>,
 }
@@ -33,6 +34,8 @@ impl EngineSession {
         let store = keystore::open(store_path).await?;
         let (tx, rx) = mpsc::unbounded_channel();
         let forward = tx.clone();
+        let calls = crate::calls::Ringing::default();
+        let ringing = calls.clone();
         let mut builder = Bot::builder()
             .with_backend(store)
             .with_transport_factory(TokioWebSocketTransportFactory::new().with_url(&config.ws_url))
@@ -49,7 +52,11 @@ impl EngineSession {
             // `engine.event` (a pointer copy; serialized only when a webhook asked for it).
             .on_event(move |event, client| {
                 let forward = forward.clone();
+                let ringing = ringing.clone();
                 async move {
+                    if let Some(signal) = ringing.signal(&event) {
+                        let _ = forward.send(EngineEvent::Call(signal));
+                    }
                     match events::from_client_event(&event) {
                         Some(EngineEvent::Presence(mut p)) => {
                             crate::signals::resolve_presence(&client, &mut p).await;
@@ -80,6 +87,7 @@ impl EngineSession {
         });
         Ok(EngineSession {
             client,
+            calls,
             events: rx,
             exited: Some(exited_rx),
         })
@@ -103,6 +111,7 @@ impl EngineSession {
     pub fn sender(&self) -> EngineSender {
         EngineSender {
             client: self.client.clone(),
+            calls: self.calls.clone(),
         }
     }
 
@@ -146,6 +155,8 @@ impl EngineSession {
 #[derive(Clone)]
 pub struct EngineSender {
     pub(crate) client: Arc<Client>,
+    /// The calls ringing on this device (see [`crate::calls`]).
+    pub(crate) calls: crate::calls::Ringing,
 }
 
 /// What WhatsApp accepted.

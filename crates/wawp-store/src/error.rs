@@ -24,6 +24,9 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The store's writer task is gone (the server is shutting down).
+    #[error("the store is closed")]
+    Closed,
 }
 
 impl StoreError {

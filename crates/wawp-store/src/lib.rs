@@ -33,6 +33,7 @@
 //! twice, which is cheap next to the rest of the workspace.
 
 mod error;
+mod group_commit;
 mod instances;
 mod media_refs;
 mod messages;
@@ -53,7 +54,10 @@ use sqlx::sqlite::{
 pub use error::StoreError;
 pub use instances::InstanceRow;
 pub use messages::{ChatOrder, ChatRow, MessageRow, NewMessage};
-pub use outbox::{ClaimedDelivery, DeliveryRow, EventRow, FailedAttempt, NewDelivery, NewEvent};
+pub use outbox::{
+    ChainKey, ClaimedDelivery, DeliveryRow, EventRow, FailedAttempt, NewDelivery, NewEvent,
+    Outcome, Settled,
+};
 pub use tokens::TokenRow;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -82,6 +86,8 @@ const FIRST_OPEN_RETRIES: u32 = 5;
 #[derive(Clone)]
 pub struct Store {
     pool: Pool,
+    /// SQLite only: the queue that lets concurrent message saves share one commit.
+    group: Option<group_commit::GroupCommit>,
 }
 
 #[derive(Clone)]
@@ -182,6 +188,7 @@ impl Store {
             return Err(e.into());
         }
         Ok(Store {
+            group: Some(group_commit::GroupCommit::start(pool.clone())),
             pool: Pool::Sqlite(pool),
         })
     }
@@ -196,6 +203,7 @@ impl Store {
         POSTGRES_MIGRATIONS.run(&pool).await?;
         Ok(Store {
             pool: Pool::Postgres(pool),
+            group: None,
         })
     }
 }

@@ -20,6 +20,40 @@ pub struct MessageRow {
     pub payload: String,
 }
 
+/// A text column of `messages` read or written on its own, beside the row. The SQL is spelled out
+/// per column so that every statement stays a static string.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Column {
+    /// The JSON document the API answers from.
+    Payload,
+    /// The private media reference (`media_refs.rs`).
+    MediaRef,
+    /// The poll or event secret (`secrets.rs`).
+    Secret,
+}
+
+impl Column {
+    fn update_sql(self) -> &'static str {
+        match self {
+            Column::Payload => {
+                "UPDATE messages SET payload = $1 WHERE instance_id = $2 AND id = $3"
+            }
+            Column::MediaRef => {
+                "UPDATE messages SET media_ref = $1 WHERE instance_id = $2 AND id = $3"
+            }
+            Column::Secret => "UPDATE messages SET secret = $1 WHERE instance_id = $2 AND id = $3",
+        }
+    }
+
+    fn select_sql(self) -> &'static str {
+        match self {
+            Column::Payload => "SELECT payload FROM messages WHERE instance_id = $1 AND id = $2",
+            Column::MediaRef => "SELECT media_ref FROM messages WHERE instance_id = $1 AND id = $2",
+            Column::Secret => "SELECT secret FROM messages WHERE instance_id = $1 AND id = $2",
+        }
+    }
+}
+
 /// A message to save, with what it does to its chat.
 #[derive(Clone, Debug)]
 pub struct NewMessage {
@@ -114,6 +148,7 @@ macro_rules! save_in_tx {
         (inserted, known)
     }};
 }
+pub(crate) use save_in_tx;
 
 impl Store {
     /// Saves `messages`, updates their chats and records `events` (with their deliveries) in one
@@ -129,6 +164,9 @@ impl Store {
     ) -> Result<usize, StoreError> {
         if messages.is_empty() && events.is_empty() {
             return Ok(0);
+        }
+        if let Some(group) = &self.group {
+            return group.save(messages, events).await;
         }
         let inserted = match &self.pool {
             Pool::Sqlite(pool) => {
@@ -234,15 +272,43 @@ impl Store {
         id: &str,
         payload: &str,
     ) -> Result<bool, StoreError> {
-        let sql = "UPDATE messages SET payload = $1 WHERE instance_id = $2 AND id = $3";
+        self.set_message_column(Column::Payload, instance_id, id, payload)
+            .await
+    }
+
+    /// Sets `column` of one message. Returns false when the instance has no such message.
+    pub(crate) async fn set_message_column(
+        &self,
+        column: Column,
+        instance_id: &str,
+        id: &str,
+        value: &str,
+    ) -> Result<bool, StoreError> {
+        let sql = column.update_sql();
         let done = with_pool!(self, pool => sqlx::query(sql)
-            .bind(payload)
+            .bind(value)
             .bind(instance_id)
             .bind(id)
             .execute(pool)
             .await?
             .rows_affected());
         Ok(done > 0)
+    }
+
+    /// `column` of one message; `None` when the message is unknown or the column is empty.
+    pub(crate) async fn message_column(
+        &self,
+        column: Column,
+        instance_id: &str,
+        id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let sql = column.select_sql();
+        let found: Option<(Option<String>,)> = with_pool!(self, pool => sqlx::query_as(sql)
+            .bind(instance_id)
+            .bind(id)
+            .fetch_optional(pool)
+            .await?);
+        Ok(found.and_then(|(v,)| v))
     }
 
     /// Sets a chat's unread count (0 when read; at least 1 to mark it unread). Returns false when

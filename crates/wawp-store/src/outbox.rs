@@ -3,9 +3,11 @@
 //!
 //! Events are written inside the transaction of what caused them (`Store::save_messages`) or on
 //! their own ([`Store::record_events`]); either way an event and its deliveries commit together.
-//! Ordering: a delivery is due only when no earlier delivery of the same (instance, webhook,
-//! chat) is still pending, so a webhook never sees event N+1 of a chat before event N was
-//! delivered or died.
+//! Ordering: the deliveries of one (instance, webhook, chat) form a *chain* (`delivery_chains`, one
+//! row per chain with pending deliveries): a dispatcher claims a whole chain, gets its next
+//! deliveries in order and settles them before the chain can be claimed again, so a webhook never
+//! sees event N+1 of a chat before event N was delivered or died. Finding what is due reads the
+//! chains' `due_at` index, however long the backlog behind each chain is.
 
 use std::collections::HashSet;
 
@@ -87,6 +89,7 @@ pub struct ClaimedDelivery {
     pub chat_key: String,
     /// Attempts made before this one.
     pub attempts: i64,
+    pub next_attempt_at: i64,
     pub envelope: String,
 }
 
@@ -131,6 +134,7 @@ macro_rules! insert_events_in_tx {
             let Some((seq,)) = seq else { continue };
             inserted += 1;
             for d in &ev.deliveries {
+                let chat_key = ev.chat_key.as_deref().unwrap_or("");
                 sqlx::query(
                     "INSERT INTO deliveries (event_seq, instance_id, webhook_id, url, chat_key, status, \
                      attempts, next_attempt_at, locked_until, created_at, updated_at) \
@@ -140,7 +144,22 @@ macro_rules! insert_events_in_tx {
                 .bind(&ev.instance_id)
                 .bind(&d.webhook_id)
                 .bind(&d.url)
-                .bind(ev.chat_key.as_deref().unwrap_or(""))
+                .bind(chat_key)
+                .bind(ev.created_at)
+                .execute(&mut *$tx)
+                .await
+                .map_err(StoreError::from_write)?;
+                // The chain exists while it has pending deliveries. The no-op update takes the
+                // chain's row lock (PostgreSQL), so a dispatcher settling the chain concurrently
+                // sees this delivery before it decides the chain is empty.
+                sqlx::query(
+                    "INSERT INTO delivery_chains (instance_id, webhook_id, chat_key, due_at, locked_until) \
+                     VALUES ($1, $2, $3, $4, 0) ON CONFLICT (instance_id, webhook_id, chat_key) \
+                     DO UPDATE SET due_at = delivery_chains.due_at",
+                )
+                .bind(&ev.instance_id)
+                .bind(&d.webhook_id)
+                .bind(chat_key)
                 .bind(ev.created_at)
                 .execute(&mut *$tx)
                 .await
@@ -152,42 +171,220 @@ macro_rules! insert_events_in_tx {
 }
 pub(crate) use insert_events_in_tx;
 
-/// Inside an open transaction `$tx`: selects the due heads of line and leases each (a row another
-/// claimer leased meanwhile is skipped); evaluates to the claimed deliveries.
+/// Inside an open transaction `$tx`: leases up to `$chains` due chains and evaluates to the
+/// next deliveries of each (at most `$per_chain`, in order, as long as they are due).
+/// `$lock_chain` is the statement that locks one chain row before it is re-read (PostgreSQL:
+/// `FOR UPDATE`; SQLite's write transaction already excludes every other writer).
 macro_rules! claim_in_tx {
-    ($tx:ident, $now:expr, $lease_ms:expr, $limit:expr) => {{
-        let candidates = sqlx::query_as::<_, ClaimedDelivery>(
-            "SELECT d.id, d.event_seq, e.event_id, d.instance_id, d.webhook_id, d.url, d.chat_key, \
-             d.attempts, e.envelope FROM deliveries d JOIN events e ON e.seq = d.event_seq \
-             WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND d.locked_until <= $1 \
-             AND NOT EXISTS (SELECT 1 FROM deliveries p WHERE p.instance_id = d.instance_id \
-               AND p.webhook_id = d.webhook_id AND p.chat_key = d.chat_key \
-               AND p.status = 'pending' AND p.event_seq < d.event_seq) \
-             ORDER BY d.next_attempt_at, d.event_seq LIMIT $2",
+    ($tx:ident, $now:expr, $lease_ms:expr, $chains:expr, $per_chain:expr) => {{
+        let due: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT instance_id, webhook_id, chat_key FROM delivery_chains \
+             WHERE due_at <= $1 AND locked_until <= $1 ORDER BY due_at LIMIT $2",
         )
         .bind($now)
-        .bind($limit)
+        .bind($chains)
         .fetch_all(&mut *$tx)
         .await?;
-        let mut claimed = Vec::with_capacity(candidates.len());
-        for c in candidates {
-            // Only one claimer wins a row (another node on PostgreSQL).
-            let done = sqlx::query(
-                "UPDATE deliveries SET locked_until = $1 \
-                 WHERE id = $2 AND status = 'pending' AND locked_until <= $3",
+        let mut claimed: Vec<Vec<ClaimedDelivery>> = Vec::with_capacity(due.len());
+        for (instance_id, webhook_id, chat_key) in due {
+            // Only one claimer wins a chain (another node on PostgreSQL).
+            let won = sqlx::query(
+                "UPDATE delivery_chains SET locked_until = $1 WHERE instance_id = $2 \
+                 AND webhook_id = $3 AND chat_key = $4 AND locked_until <= $5",
             )
             .bind($now + $lease_ms)
-            .bind(c.id)
+            .bind(&instance_id)
+            .bind(&webhook_id)
+            .bind(&chat_key)
             .bind($now)
             .execute(&mut *$tx)
             .await?
             .rows_affected();
-            if done == 1 {
-                claimed.push(c);
+            if won != 1 {
+                continue;
             }
+            let next = sqlx::query_as::<_, ClaimedDelivery>(
+                "SELECT d.id, d.event_seq, e.event_id, d.instance_id, d.webhook_id, d.url, d.chat_key, \
+                 d.attempts, d.next_attempt_at, e.envelope FROM deliveries d JOIN events e ON e.seq = d.event_seq \
+                 WHERE d.instance_id = $1 AND d.webhook_id = $2 AND d.chat_key = $3 AND d.status = 'pending' \
+                 ORDER BY d.event_seq LIMIT $4",
+            )
+            .bind(&instance_id)
+            .bind(&webhook_id)
+            .bind(&chat_key)
+            .bind($per_chain)
+            .fetch_all(&mut *$tx)
+            .await?;
+            let batch: Vec<ClaimedDelivery> = next
+                .into_iter()
+                .take_while(|d| d.next_attempt_at <= $now)
+                .collect();
+            if batch.is_empty() {
+                // The chain's time was stale (or it has nothing pending): put it right.
+                reevaluate_chain_in_tx!($tx, &instance_id, &webhook_id, &chat_key, "");
+                continue;
+            }
+            claimed.push(batch);
         }
         claimed
     }};
+}
+
+/// Inside an open transaction `$tx`: after deliveries of a chain were settled, points the chain at
+/// its first pending delivery (unlocked), or deletes it when nothing is pending. `$lock` is a
+/// statement run first to lock the chain row (PostgreSQL), or `""`.
+macro_rules! reevaluate_chain_in_tx {
+    ($tx:ident, $instance:expr, $webhook:expr, $chat:expr, $lock:expr) => {{
+        if !$lock.is_empty() {
+            sqlx::query(sqlx::AssertSqlSafe($lock))
+                .bind($instance)
+                .bind($webhook)
+                .bind($chat)
+                .execute(&mut *$tx)
+                .await?;
+        }
+        let head: Option<(i64,)> = sqlx::query_as(
+            "SELECT next_attempt_at FROM deliveries WHERE instance_id = $1 AND webhook_id = $2 \
+             AND chat_key = $3 AND status = 'pending' ORDER BY event_seq LIMIT 1",
+        )
+        .bind($instance)
+        .bind($webhook)
+        .bind($chat)
+        .fetch_optional(&mut *$tx)
+        .await?;
+        match head {
+            Some((due,)) => {
+                sqlx::query(
+                    "UPDATE delivery_chains SET due_at = $1, locked_until = 0 \
+                     WHERE instance_id = $2 AND webhook_id = $3 AND chat_key = $4",
+                )
+                .bind(due)
+                .bind($instance)
+                .bind($webhook)
+                .bind($chat)
+                .execute(&mut *$tx)
+                .await?;
+            }
+            None => {
+                sqlx::query(
+                    "DELETE FROM delivery_chains WHERE instance_id = $1 AND webhook_id = $2 AND chat_key = $3",
+                )
+                .bind($instance)
+                .bind($webhook)
+                .bind($chat)
+                .execute(&mut *$tx)
+                .await?;
+            }
+        }
+    }};
+}
+
+/// PostgreSQL: locks a chain row for the rest of the transaction.
+const PG_LOCK_CHAIN: &str = "SELECT 1 FROM delivery_chains WHERE instance_id = $1 AND webhook_id = $2 \
+     AND chat_key = $3 FOR UPDATE";
+
+/// Inside an open transaction `$tx`: records one settled attempt on its delivery.
+macro_rules! settle_one_in_tx {
+    ($tx:ident, $s:expr, $now:expr) => {{
+        let s: &Settled = $s;
+        match &s.outcome {
+            Outcome::Delivered { status_code, latency_ms } => {
+                sqlx::query(
+                    "UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, locked_until = 0, \
+                     last_status_code = $1, last_error = NULL, last_latency_ms = $2, delivered_at = $3, \
+                     updated_at = $3 WHERE id = $4",
+                )
+                .bind(*status_code)
+                .bind(*latency_ms)
+                .bind($now)
+                .bind(s.id)
+                .execute(&mut *$tx)
+                .await?;
+            }
+            Outcome::Failed { status_code, error, latency_ms, retry_at } => {
+                let (status, next) = match retry_at {
+                    Some(at) => ("pending", *at),
+                    None => ("dead", $now),
+                };
+                sqlx::query(
+                    "UPDATE deliveries SET status = $1, attempts = attempts + 1, next_attempt_at = $2, \
+                     locked_until = 0, last_status_code = $3, last_error = $4, last_latency_ms = $5, \
+                     updated_at = $6 WHERE id = $7",
+                )
+                .bind(status)
+                .bind(next)
+                .bind(*status_code)
+                .bind(error.as_str())
+                .bind(*latency_ms)
+                .bind($now)
+                .bind(s.id)
+                .execute(&mut *$tx)
+                .await?;
+            }
+        }
+    }};
+}
+
+/// Inside an open transaction `$tx`: makes sure every chain with pending deliveries of
+/// `$instance` (or of every instance when `$instance` is `None`) has its row, due no later than
+/// its earliest pending delivery (after a replay put deliveries back in line).
+macro_rules! repair_chains_in_tx {
+    ($tx:ident, $instance:expr) => {{
+        let instance: Option<&str> = $instance;
+        sqlx::query(
+            "INSERT INTO delivery_chains (instance_id, webhook_id, chat_key, due_at, locked_until) \
+             SELECT instance_id, webhook_id, chat_key, MIN(next_attempt_at), 0 FROM deliveries \
+             WHERE status = 'pending' AND ($1 = '' OR instance_id = $1) \
+             GROUP BY instance_id, webhook_id, chat_key \
+             ON CONFLICT (instance_id, webhook_id, chat_key) DO UPDATE SET due_at = \
+             CASE WHEN excluded.due_at < delivery_chains.due_at THEN excluded.due_at ELSE delivery_chains.due_at END",
+        )
+        .bind(instance.unwrap_or(""))
+        .execute(&mut *$tx)
+        .await?;
+    }};
+}
+
+/// One attempt at a claimed delivery, to record.
+#[derive(Clone, Debug)]
+pub struct Settled {
+    /// The delivery's id.
+    pub id: i64,
+    pub outcome: Outcome,
+}
+
+/// How an attempt ended.
+#[derive(Clone, Debug)]
+pub enum Outcome {
+    Delivered {
+        status_code: i64,
+        latency_ms: i64,
+    },
+    /// Failed: pending again at `retry_at`, or dead when `None`.
+    Failed {
+        status_code: Option<i64>,
+        error: String,
+        latency_ms: i64,
+        retry_at: Option<i64>,
+    },
+}
+
+/// The chain a claimed delivery belongs to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainKey {
+    pub instance_id: String,
+    pub webhook_id: String,
+    pub chat_key: String,
+}
+
+impl ClaimedDelivery {
+    pub fn chain(&self) -> ChainKey {
+        ChainKey {
+            instance_id: self.instance_id.clone(),
+            webhook_id: self.webhook_id.clone(),
+            chat_key: self.chat_key.clone(),
+        }
+    }
 }
 
 impl Store {
@@ -215,25 +412,27 @@ impl Store {
         Ok(n)
     }
 
-    /// Claims up to `limit` due deliveries (pending, `next_attempt_at <= now`, not claimed, and
-    /// first in line for their (instance, webhook, chat)) for `lease_ms`, in one transaction. A
-    /// claim that is not settled by then (a crashed dispatcher) becomes claimable again.
-    pub async fn claim_due_deliveries(
+    /// Claims up to `chains` due chains for `lease_ms` and answers, per chain, its next
+    /// deliveries in order (at most `per_chain`, each due), in one transaction. The chain stays
+    /// leased until [`Store::settle_deliveries`] (or the lease runs out: a crashed dispatcher's
+    /// chains become claimable again).
+    pub async fn claim_due_chains(
         &self,
         now: i64,
         lease_ms: i64,
-        limit: i64,
-    ) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        chains: i64,
+        per_chain: i64,
+    ) -> Result<Vec<Vec<ClaimedDelivery>>, StoreError> {
         let claimed = match &self.pool {
             Pool::Sqlite(pool) => {
                 let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-                let claimed = claim_in_tx!(tx, now, lease_ms, limit);
+                let claimed = claim_in_tx!(tx, now, lease_ms, chains, per_chain);
                 tx.commit().await?;
                 claimed
             }
             Pool::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
-                let claimed = claim_in_tx!(tx, now, lease_ms, limit);
+                let claimed = claim_in_tx!(tx, now, lease_ms, chains, per_chain);
                 tx.commit().await?;
                 claimed
             }
@@ -241,63 +440,137 @@ impl Store {
         Ok(claimed)
     }
 
-    /// Drops every claim, so that deliveries a crashed process had in flight are due at once.
-    /// Only for a dispatcher that knows it is alone (SQLite: one server per file).
-    pub async fn release_delivery_leases(&self) -> Result<u64, StoreError> {
-        Ok(with_pool!(self, pool => sqlx::query(
-            "UPDATE deliveries SET locked_until = 0 WHERE status = 'pending' AND locked_until > 0",
-        )
-        .execute(pool)
-        .await?
-        .rows_affected()))
+    /// [`Store::claim_due_chains`] with one delivery per chain, flattened: the first in line of
+    /// up to `limit` chains.
+    pub async fn claim_due_deliveries(
+        &self,
+        now: i64,
+        lease_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        Ok(self
+            .claim_due_chains(now, lease_ms, limit, 1)
+            .await?
+            .into_iter()
+            .flatten()
+            .collect())
     }
 
-    /// Settles a claimed delivery as delivered.
+    /// Drops every claim, so that chains a crashed process had in flight are due at once, and
+    /// makes sure every pending delivery has its chain. Only for a dispatcher that knows it is
+    /// alone (SQLite: one server per file). Returns how many claims were dropped.
+    pub async fn release_delivery_leases(&self) -> Result<u64, StoreError> {
+        let released = match &self.pool {
+            Pool::Sqlite(pool) => {
+                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                let n = sqlx::query(
+                    "UPDATE delivery_chains SET locked_until = 0 WHERE locked_until > 0",
+                )
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                repair_chains_in_tx!(tx, None);
+                tx.commit().await?;
+                n
+            }
+            Pool::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                let n = sqlx::query(
+                    "UPDATE delivery_chains SET locked_until = 0 WHERE locked_until > 0",
+                )
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                repair_chains_in_tx!(tx, None);
+                tx.commit().await?;
+                n
+            }
+        };
+        Ok(released)
+    }
+
+    /// Records the attempts made on deliveries of one claimed chain and hands the chain back
+    /// (due at its next pending delivery, or gone when none is left), in one transaction.
+    pub async fn settle_deliveries(
+        &self,
+        chain: &ChainKey,
+        settled: &[Settled],
+    ) -> Result<(), StoreError> {
+        let now = now_ms();
+        let (i, w, c) = (&chain.instance_id, &chain.webhook_id, &chain.chat_key);
+        match &self.pool {
+            Pool::Sqlite(pool) => {
+                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                for s in settled {
+                    settle_one_in_tx!(tx, s, now);
+                }
+                reevaluate_chain_in_tx!(tx, i, w, c, "");
+                tx.commit().await?;
+            }
+            Pool::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                for s in settled {
+                    settle_one_in_tx!(tx, s, now);
+                }
+                reevaluate_chain_in_tx!(tx, i, w, c, PG_LOCK_CHAIN);
+                tx.commit().await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The chain of a delivery.
+    async fn chain_of(&self, id: i64) -> Result<Option<ChainKey>, StoreError> {
+        let row: Option<(String, String, String)> = with_pool!(self, pool => sqlx::query_as(
+            "SELECT instance_id, webhook_id, chat_key FROM deliveries WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(pool)
+        .await?);
+        Ok(row.map(|(instance_id, webhook_id, chat_key)| ChainKey {
+            instance_id,
+            webhook_id,
+            chat_key,
+        }))
+    }
+
+    /// Settles one claimed delivery as delivered (see [`Store::settle_deliveries`]).
     pub async fn mark_delivered(
         &self,
         id: i64,
         status_code: i64,
         latency_ms: i64,
     ) -> Result<(), StoreError> {
-        let now = now_ms();
-        with_pool!(self, pool => sqlx::query(
-            "UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, locked_until = 0, \
-             last_status_code = $1, last_error = NULL, last_latency_ms = $2, delivered_at = $3, \
-             updated_at = $3 WHERE id = $4",
+        self.settle_one(
+            id,
+            Outcome::Delivered {
+                status_code,
+                latency_ms,
+            },
         )
-        .bind(status_code)
-        .bind(latency_ms)
-        .bind(now)
-        .bind(id)
-        .execute(pool)
         .await
-        .map(|_| ())?);
-        Ok(())
     }
 
-    /// Settles a claimed delivery after a failed attempt: pending again at `retry_at`, or dead.
+    /// Settles one claimed delivery after a failed attempt: pending again at `retry_at`, or dead.
     pub async fn mark_failed(&self, id: i64, failed: &FailedAttempt<'_>) -> Result<(), StoreError> {
-        let now = now_ms();
-        let (status, next) = match failed.retry_at {
-            Some(at) => ("pending", at),
-            None => ("dead", now),
-        };
-        with_pool!(self, pool => sqlx::query(
-            "UPDATE deliveries SET status = $1, attempts = attempts + 1, next_attempt_at = $2, \
-             locked_until = 0, last_status_code = $3, last_error = $4, last_latency_ms = $5, \
-             updated_at = $6 WHERE id = $7",
+        self.settle_one(
+            id,
+            Outcome::Failed {
+                status_code: failed.status_code,
+                error: failed.error.to_string(),
+                latency_ms: failed.latency_ms,
+                retry_at: failed.retry_at,
+            },
         )
-        .bind(status)
-        .bind(next)
-        .bind(failed.status_code)
-        .bind(failed.error)
-        .bind(failed.latency_ms)
-        .bind(now)
-        .bind(id)
-        .execute(pool)
         .await
-        .map(|_| ())?);
-        Ok(())
+    }
+
+    async fn settle_one(&self, id: i64, outcome: Outcome) -> Result<(), StoreError> {
+        let Some(chain) = self.chain_of(id).await? else {
+            return Ok(());
+        };
+        self.settle_deliveries(&chain, &[Settled { id, outcome }])
+            .await
     }
 
     /// The instance's deliveries, newest first, optionally of one status.
@@ -326,15 +599,35 @@ impl Store {
     /// many.
     pub async fn requeue_dead_deliveries(&self, instance_id: &str) -> Result<u64, StoreError> {
         let now = now_ms();
-        Ok(with_pool!(self, pool => sqlx::query(
-            "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = $1, \
-             locked_until = 0, updated_at = $1 WHERE instance_id = $2 AND status = 'dead'",
-        )
-        .bind(now)
-        .bind(instance_id)
-        .execute(pool)
-        .await?
-        .rows_affected()))
+        let sql = "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = $1, \
+                   locked_until = 0, updated_at = $1 WHERE instance_id = $2 AND status = 'dead'";
+        let n = match &self.pool {
+            Pool::Sqlite(pool) => {
+                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                let n = sqlx::query(sql)
+                    .bind(now)
+                    .bind(instance_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                repair_chains_in_tx!(tx, Some(instance_id));
+                tx.commit().await?;
+                n
+            }
+            Pool::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                let n = sqlx::query(sql)
+                    .bind(now)
+                    .bind(instance_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                repair_chains_in_tx!(tx, Some(instance_id));
+                tx.commit().await?;
+                n
+            }
+        };
+        Ok(n)
     }
 
     /// Sends these events of the instance again: each of their deliveries (delivered or dead; a
@@ -345,19 +638,39 @@ impl Store {
         event_ids: &[String],
     ) -> Result<u64, StoreError> {
         let now = now_ms();
+        let sql = "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = $1, \
+                   locked_until = 0, updated_at = $1 WHERE instance_id = $2 AND status <> 'pending' \
+                   AND event_seq IN (SELECT seq FROM events WHERE event_id = $3 AND instance_id = $2)";
         let mut total = 0;
-        for event_id in event_ids {
-            total += with_pool!(self, pool => sqlx::query(
-                "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = $1, \
-                 locked_until = 0, updated_at = $1 WHERE instance_id = $2 AND status <> 'pending' \
-                 AND event_seq IN (SELECT seq FROM events WHERE event_id = $3 AND instance_id = $2)",
-            )
-            .bind(now)
-            .bind(instance_id)
-            .bind(event_id)
-            .execute(pool)
-            .await?
-            .rows_affected());
+        match &self.pool {
+            Pool::Sqlite(pool) => {
+                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                for event_id in event_ids {
+                    total += sqlx::query(sql)
+                        .bind(now)
+                        .bind(instance_id)
+                        .bind(event_id)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                }
+                repair_chains_in_tx!(tx, Some(instance_id));
+                tx.commit().await?;
+            }
+            Pool::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                for event_id in event_ids {
+                    total += sqlx::query(sql)
+                        .bind(now)
+                        .bind(instance_id)
+                        .bind(event_id)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                }
+                repair_chains_in_tx!(tx, Some(instance_id));
+                tx.commit().await?;
+            }
         }
         Ok(total)
     }

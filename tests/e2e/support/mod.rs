@@ -258,4 +258,36 @@ impl TestEnv {
         })
         .await
     }
+
+    /// `GET /v2/chats/messages` of `chat` as session `id` stores it.
+    pub async fn chat_messages(&self, id: &str, chat: &str) -> Resp {
+        self.call(
+            "GET",
+            "/v2/chats/messages",
+            &[("instance_id", id), ("chatId", chat)],
+        )
+        .await
+    }
+
+    /// Waits until session `id` has stored a message in `chat` for which `pred` holds (`what`
+    /// names it in the timeout message); returns it.
+    pub async fn stored(
+        &self,
+        id: &str,
+        chat: &str,
+        what: &str,
+        pred: impl Fn(&Value) -> bool,
+    ) -> Value {
+        eventually(&format!("{what} in {chat}"), || async {
+            let res = self.chat_messages(id, chat).await;
+            res.json.as_array()?.iter().find(|m| pred(m)).cloned()
+        })
+        .await
+    }
+
+    /// Waits until session `id` has stored a message in `chat` whose body is `body`; returns it.
+    pub async fn stored_body(&self, id: &str, chat: &str, body: &str) -> Value {
+        self.stored(id, chat, &format!("{body:?}"), |m| m["body"] == body)
+            .await
+    }
 }

@@ -1,6 +1,7 @@
-//! A webhook receiver on loopback that records every event it is sent and answers 200: enough for
-//! stories that check what arrives (webhooks.rs has its own, scriptable one for retries).
+//! A webhook receiver on loopback: a small HTTP/1.1 server that records every request it is sent
+//! (headers, raw body, JSON) and answers the statuses it was scripted with, then 200.
 
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
@@ -9,19 +10,42 @@ use tokio::net::{TcpListener, TcpStream};
 
 use super::{TestEnv, eventually};
 
+/// One request the receiver got.
+#[derive(Clone, Debug)]
+pub struct Received {
+    /// Header names lower-cased.
+    pub headers: HashMap<String, String>,
+    /// The body as JSON (`Null` when it is not JSON).
+    pub body: Value,
+    pub raw: Vec<u8>,
+}
+
 #[derive(Clone, Default)]
 pub struct Receiver {
     pub url: String,
-    got: Arc<Mutex<Vec<Value>>>,
+    got: Arc<Mutex<Vec<Received>>>,
+    script: Arc<Mutex<VecDeque<u16>>>,
 }
 
 impl Receiver {
+    /// A receiver on a free loopback port that answers 200.
     pub async fn start() -> Receiver {
+        Self::scripted(&[]).await
+    }
+
+    /// A receiver on a free loopback port that answers `script`'s statuses in turn, then 200.
+    pub async fn scripted(script: &[u16]) -> Receiver {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        Self::on(listener, script)
+    }
+
+    /// As [`Receiver::scripted`], on `listener` (a port chosen beforehand).
+    pub fn on(listener: TcpListener, script: &[u16]) -> Receiver {
         let addr = listener.local_addr().expect("addr");
         let rx = Receiver {
             url: format!("http://{addr}/hook"),
             got: Arc::default(),
+            script: Arc::new(Mutex::new(script.iter().copied().collect())),
         };
         let this = rx.clone();
         tokio::spawn(async move {
@@ -39,7 +63,7 @@ impl Receiver {
             if conn.read_line(&mut line).await.unwrap_or(0) == 0 {
                 return;
             }
-            let mut len = 0usize;
+            let mut headers = HashMap::new();
             loop {
                 line.clear();
                 if conn.read_line(&mut line).await.unwrap_or(0) == 0 {
@@ -49,37 +73,53 @@ impl Receiver {
                 if l.is_empty() {
                     break;
                 }
-                if let Some((k, v)) = l.split_once(':')
-                    && k.trim().eq_ignore_ascii_case("content-length")
-                {
-                    len = v.trim().parse().unwrap_or(0);
+                if let Some((k, v)) = l.split_once(':') {
+                    headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
                 }
             }
+            let len: usize = headers
+                .get("content-length")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
             let mut raw = vec![0; len];
             if conn.read_exact(&mut raw).await.is_err() {
                 return;
             }
-            if let Ok(body) = serde_json::from_slice(&raw) {
-                self.got.lock().expect("got").push(body);
-            }
-            let answer = "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n";
+            let body = serde_json::from_slice(&raw).unwrap_or(Value::Null);
+            let status = self
+                .script
+                .lock()
+                .expect("script")
+                .pop_front()
+                .unwrap_or(200);
+            self.got
+                .lock()
+                .expect("got")
+                .push(Received { headers, body, raw });
+            let reason = if status == 200 { "OK" } else { "Scripted" };
+            let answer = format!("HTTP/1.1 {status} {reason}\r\ncontent-length: 0\r\n\r\n");
             if conn.get_mut().write_all(answer.as_bytes()).await.is_err() {
                 return;
             }
         }
     }
 
-    /// Every event received so far, in arrival order.
-    pub fn all(&self) -> Vec<Value> {
+    /// Every request received so far, in arrival order.
+    pub fn requests(&self) -> Vec<Received> {
         self.got.lock().expect("got").clone()
+    }
+
+    /// The requests carrying event `name`, in arrival order.
+    pub fn requests_of(&self, name: &str) -> Vec<Received> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.body["event"] == name)
+            .collect()
     }
 
     /// The events named `name` received so far.
     pub fn of(&self, name: &str) -> Vec<Value> {
-        self.all()
-            .into_iter()
-            .filter(|e| e["event"] == name)
-            .collect()
+        self.requests_of(name).into_iter().map(|r| r.body).collect()
     }
 
     /// Waits for an event `name` whose payload satisfies `check`; returns it.

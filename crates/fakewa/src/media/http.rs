@@ -5,7 +5,7 @@
 //!   connection and retries once); `token` must be the base64url SHA-256 of the body (else 400);
 //!   `&resume=1` (the resumable-upload check) is answered 404, "nothing uploaded yet". Bodies above
 //!   [`MAX_UPLOAD_BYTES`] get 413. Answer: `{"url","direct_path"}`, `direct_path` = `/v/t62.…/<hex>.enc`.
-//! - `GET <any path>?…`: the blob named by the path's last segment (`<hex sha256>[.enc]`, or the
+//! - `GET <any path>?…`: the blob named by the path's last segment (`<hex sha256>[.enc|.jpg]`, or the
 //!   base64url hash as in `/mms/{kind}/{token}`), else by the `token` query parameter; 404 when unknown.
 //!   No auth needed, as on WhatsApp's CDN (whatsapp-rust may download with hosts only).
 
@@ -106,7 +106,10 @@ fn requested_id(uri: &Uri, q: &HashMap<String, String>) -> Option<String> {
             .map(hex::encode)
     };
     let last = uri.path().rsplit('/').next().unwrap_or_default();
-    let stem = last.strip_suffix(".enc").unwrap_or(last);
+    let stem = last
+        .strip_suffix(".enc")
+        .or_else(|| last.strip_suffix(".jpg"))
+        .unwrap_or(last);
     if is_blob_id(stem) {
         return Some(stem.to_string());
     }
@@ -125,10 +128,14 @@ async fn download(
     let Some(id) = requested_id(&uri, &q) else {
         return error(StatusCode::NOT_FOUND, "no such media");
     };
+    // Profile pictures (`stanza::picture`) are plain JPEGs; everything else is encrypted media.
+    let kind = if uri.path().ends_with(".jpg") {
+        "image/jpeg"
+    } else {
+        "application/octet-stream"
+    };
     match media.store.get(&id).await {
-        Some(bytes) => {
-            ([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response()
-        }
+        Some(bytes) => ([(header::CONTENT_TYPE, kind)], bytes).into_response(),
         None => error(StatusCode::NOT_FOUND, "no such media"),
     }
 }
@@ -166,6 +173,7 @@ mod tests {
             id_of(&format!("/o1/v/t62.2271-24/whatever?token={token}")),
             want
         );
+        assert_eq!(id_of(&format!("/v/t61.24694-24/{hex_id}.jpg?oe=0")), want);
         assert_eq!(id_of("/v/t62.7118-24/whatever"), None);
         assert_eq!(id_of("/v/../../etc/passwd"), None);
     }

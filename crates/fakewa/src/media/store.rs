@@ -41,17 +41,32 @@ impl BlobStore {
     /// Stores the bytes; returns their id.
     pub async fn put(&self, bytes: Bytes) -> std::io::Result<String> {
         let id = blob_id(&bytes);
-        if let Some(dir) = &self.dir {
-            let path = dir.join(format!("{id}.enc"));
-            if !tokio::fs::try_exists(&path).await.unwrap_or(false) {
-                tokio::fs::create_dir_all(dir).await?;
-                let tmp = dir.join(format!("{id}.tmp"));
-                tokio::fs::write(&tmp, &bytes).await?;
-                tokio::fs::rename(&tmp, &path).await?;
-            }
-        }
+        self.write_file(&id, &bytes).await?;
         self.blobs().insert(id.clone(), bytes);
         Ok(id)
+    }
+
+    /// Keeps the bytes in memory at once (a synchronous stanza handler can answer with their id);
+    /// [`BlobStore::write_file`] then persists them.
+    pub fn insert(&self, bytes: Bytes) -> String {
+        let id = blob_id(&bytes);
+        self.blobs().insert(id.clone(), bytes);
+        id
+    }
+
+    /// Writes a blob to the data directory (a no-op without one, or when already there).
+    pub async fn write_file(&self, id: &str, bytes: &[u8]) -> std::io::Result<()> {
+        let Some(dir) = &self.dir else {
+            return Ok(());
+        };
+        let path = dir.join(format!("{id}.enc"));
+        if !tokio::fs::try_exists(&path).await.unwrap_or(false) {
+            tokio::fs::create_dir_all(dir).await?;
+            let tmp = dir.join(format!("{id}.tmp"));
+            tokio::fs::write(&tmp, bytes).await?;
+            tokio::fs::rename(&tmp, &path).await?;
+        }
+        Ok(())
     }
 
     /// The bytes of a blob, from memory or the data directory.

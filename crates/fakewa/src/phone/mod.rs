@@ -27,6 +27,7 @@ use crate::stanza::{appstate_seed, util};
 use crate::state::{Account, DeviceRec, SyncKey};
 use crate::{FakeWaError, InboxMessage, PhoneInfo, PhoneMedia, Shared};
 
+pub(crate) mod calls;
 mod content;
 mod keyshare;
 pub(crate) mod media;
@@ -43,6 +44,7 @@ pub(crate) struct Phone {
     echo: Arc<AtomicBool>,
     inbox: Arc<Mutex<Vec<InboxMessage>>>,
     media: MediaBytes,
+    calls: calls::CallLog,
     sync_key: SyncKey,
     raw_id: u32,
 }
@@ -201,8 +203,10 @@ pub(crate) async fn launch(
     let echo = Arc::new(AtomicBool::new(false));
     let inbox = Arc::new(Mutex::new(Vec::new()));
     let media: MediaBytes = Arc::new(Mutex::new(HashMap::new()));
+    let calls = calls::CallLog::default();
     let (online_tx, mut online_rx) = watch::channel(false);
     let (echo2, inbox2, media2) = (echo.clone(), inbox.clone(), media.clone());
+    let calls2 = calls.clone();
     // The phone uploads and downloads through fakewa's media listener, trusting its CA.
     let http = crate::media::client::http_client(&shared.media.tls.ca_pem)?;
     let bot = Bot::builder()
@@ -213,11 +217,13 @@ pub(crate) async fn launch(
         .on_event(move |event, client| {
             let (echo, inbox, online) = (echo2.clone(), inbox2.clone(), online_tx.clone());
             let media = media2.clone();
+            let calls = calls2.clone();
             async move {
                 let sinks = Sinks {
                     echo: &echo,
                     inbox: &inbox,
                     media: &media,
+                    calls: &calls,
                     online: &online,
                 };
                 on_event(&event, client, sinks).await
@@ -235,6 +241,7 @@ pub(crate) async fn launch(
         echo,
         inbox,
         media,
+        calls,
         sync_key,
         raw_id,
     });
@@ -304,6 +311,7 @@ struct Sinks<'a> {
     echo: &'a AtomicBool,
     inbox: &'a Mutex<Vec<InboxMessage>>,
     media: &'a Mutex<HashMap<String, Vec<u8>>>,
+    calls: &'a calls::CallLog,
     online: &'a watch::Sender<bool>,
 }
 
@@ -312,12 +320,14 @@ async fn on_event(event: &Event, client: Arc<Client>, sinks: Sinks<'_>) {
         echo,
         inbox,
         media,
+        calls,
         online,
     } = sinks;
     match event {
         Event::Connected(_) => {
             let _ = online.send(true);
         }
+        Event::IncomingCall(call) => calls.observe(call),
         Event::Messages(batch) => {
             for m in batch.messages.iter() {
                 if m.info.source.is_from_me {
@@ -406,6 +416,44 @@ impl Phone {
             .await
             .map_err(|e| FakeWaError::Phone(e.to_string()))?;
         Ok(sent.message_id)
+    }
+
+    /// Places a call to `to` (see [`calls`]); returns the call id.
+    pub async fn place_call(&self, to: &str, video: bool) -> Result<String, FakeWaError> {
+        calls::place(&self.client, &self.calls, to, video).await
+    }
+
+    pub fn calls(&self) -> Vec<calls::PhoneCall> {
+        self.calls.list()
+    }
+
+    /// Sets the account's profile picture the way a phone does (the `w:profile:picture` set IQ);
+    /// empty bytes remove it. Returns the new picture id (empty after a removal).
+    pub async fn set_picture(&self, jpeg: Vec<u8>) -> Result<String, FakeWaError> {
+        let profile = self.client.profile();
+        let done = if jpeg.is_empty() {
+            profile.remove_profile_picture().await
+        } else {
+            profile.set_profile_picture(jpeg).await
+        };
+        done.map(|r| r.id)
+            .map_err(|e| FakeWaError::Phone(e.to_string()))
+    }
+
+    /// Sets the account's `profile` privacy (`all`, `contacts`, `contact_blacklist` or `none`) with the
+    /// privacy set IQ, as a phone does.
+    pub async fn set_picture_privacy(&self, value: &str) -> Result<(), FakeWaError> {
+        use whatsapp_rust::privacy_settings::{PrivacyCategory, PrivacyValue};
+        if crate::pictures::Visibility::parse(value).is_none() {
+            return Err(FakeWaError::BadRequest(format!(
+                "profile privacy {value:?} is not all, contacts, contact_blacklist or none"
+            )));
+        }
+        self.client
+            .set_privacy_setting(PrivacyCategory::Profile, PrivacyValue::from(value))
+            .await
+            .map(|_| ())
+            .map_err(|e| FakeWaError::Phone(e.to_string()))
     }
 
     pub async fn stop(&self) {

@@ -32,8 +32,12 @@ pub(crate) fn handle(ctx: &mut Ctx, node: &Node) {
             ctx.send(util::iq_result(&id, vec![NodeBuilder::new("list").build()]))
         }
         "privacy" if kind == "get" && node.get_optional_child("privacy").is_some() => {
-            ctx.send(util::iq_result(&id, vec![privacy()]))
+            super::privacy::get(ctx, &id)
         }
+        "privacy" if kind == "set" && node.get_optional_child("privacy").is_some() => {
+            super::privacy::set(ctx, node, &id)
+        }
+        "w:profile:picture" => super::picture::handle(ctx, node, &id, &kind),
         _ => {
             tracing::debug!(conn = ctx.conn_id, %xmlns, %kind, "default empty answer");
             ctx.send(util::iq_result(&id, vec![]));
@@ -51,26 +55,5 @@ fn props() -> Node {
             .attr("config_code", "10518")
             .attr("config_value", "1")
             .build()])
-        .build()
-}
-
-fn privacy() -> Node {
-    let cats = [
-        ("last", "all"),
-        ("online", "all"),
-        ("profile", "all"),
-        ("status", "all"),
-        ("groupadd", "all"),
-        ("readreceipts", "all"),
-        ("calladd", "all"),
-        ("messages", "all"),
-    ];
-    NodeBuilder::new("privacy")
-        .children(cats.iter().map(|(name, value)| {
-            NodeBuilder::new("category")
-                .attr("name", *name)
-                .attr("value", *value)
-                .build()
-        }))
         .build()
 }

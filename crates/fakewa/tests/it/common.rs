@@ -235,3 +235,25 @@ pub async fn link_by_qr_with(fake: &FakeWa, number: &str, media: Media) -> TestC
     c.connected().await;
     c
 }
+
+/// A blocking HTTPS request with an agent trusting the media CA: (status, body).
+pub async fn https(
+    ca_pem: String,
+    method: &'static str,
+    url: String,
+    body: Vec<u8>,
+) -> (u16, Vec<u8>) {
+    tokio::task::spawn_blocking(move || {
+        let agent = media_agent(&ca_pem);
+        let resp = match method {
+            "POST" => agent.post(&url).send(&body[..]),
+            _ => agent.get(&url).call(),
+        };
+        let mut resp = resp.expect("https request");
+        let status = resp.status().as_u16();
+        let body = resp.body_mut().read_to_vec().expect("body");
+        (status, body)
+    })
+    .await
+    .expect("blocking task")
+}

@@ -12,7 +12,7 @@ use wacore_binary::Jid;
 use waproto::buffa::MessageField;
 use waproto::whatsapp as wa;
 
-use crate::common::{DEADLINE, Media, link_by_qr, link_by_qr_with, media_agent, start_fake};
+use crate::common::{DEADLINE, Media, https, link_by_qr, link_by_qr_with, start_fake};
 use fakewa::{FakeWa, InboxMessage, PhoneMedia};
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -37,23 +37,6 @@ async fn inbox_until(
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-/// A blocking HTTPS request with an agent trusting the media CA: (status, body).
-async fn https(ca_pem: String, method: &'static str, url: String, body: Vec<u8>) -> (u16, Vec<u8>) {
-    tokio::task::spawn_blocking(move || {
-        let agent = media_agent(&ca_pem);
-        let resp = match method {
-            "POST" => agent.post(&url).send(&body[..]),
-            _ => agent.get(&url).call(),
-        };
-        let mut resp = resp.expect("https request");
-        let status = resp.status().as_u16();
-        let body = resp.body_mut().read_to_vec().expect("body");
-        (status, body)
-    })
-    .await
-    .expect("blocking task")
 }
 
 #[tokio::test]

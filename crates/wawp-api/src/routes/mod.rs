@@ -4,7 +4,9 @@
 
 pub mod admin;
 pub mod auth;
+pub mod calls;
 pub mod chats;
+pub mod contacts;
 pub mod events;
 pub mod files;
 pub mod media;
@@ -95,9 +97,11 @@ pub(crate) fn v2() -> Table {
         .merge(auth::table())
         .merge(send::table())
         .merge(chats::table())
+        .merge(contacts::table())
         .merge(messages::table())
         .merge(webhooks::table())
         .merge(events::table())
         .merge(media::table())
         .merge(files::table())
+        .merge(calls::table())
 }

@@ -41,7 +41,6 @@ const fn p(
 
 #[rustfmt::skip]
 pub const PENDING: &[PendingRoute] = &[
-    p("GET", "/v2/chats/picture", None, "Chat Actions", "Get chat picture"),
     p("GET", "/v2/profile", None, "Whatsapp Profile info", "Get profile"),
     p("PUT", "/v2/profile/name", None, "Whatsapp Profile info", "Set Profile Name"),
     p("PUT", "/v2/profile/status", None, "Whatsapp Profile info", "Set 'About' status"),
@@ -73,7 +72,6 @@ pub const PENDING: &[PendingRoute] = &[
     p("GET", "/v2/contacts/all", None, "Contacts", "Get All Contacts"),
     p("GET", "/v2/contacts", None, "Contacts", "Get Contact Info"),
     p("GET", "/v2/contacts/check-exists", None, "Contacts", "Check Phone on WhatsApp"),
-    p("GET", "/v2/contacts/profile-picture", None, "Contacts", "Get Contact Profile Picture"),
     p("PUT", "/v2/contacts/{chatId}", None, "Contacts", "Create/Update Contact"),
     p("GET", "/v2/lids", None, "Contacts", "Get LIDs Mapping"),
     p("GET", "/v2/lids/pn/{number}", None, "Contacts", "Get LID by Phone"),
@@ -111,7 +109,6 @@ pub const PENDING: &[PendingRoute] = &[
     p("POST", "/v2/groups/{id}/participants/remove", None, "Groups", "Remove participants"),
     p("POST", "/v2/groups/{id}/admin/promote", None, "Groups", "Promote participants to admin users"),
     p("POST", "/v2/groups/{id}/admin/demote", None, "Groups", "Demotes participants to regular users"),
-    p("POST", "/v2/calls/reject", None, "Calls", "Reject Call"),
 ];
 
 /// The list, for the OpenAPI description: one `METHODS path` line each.

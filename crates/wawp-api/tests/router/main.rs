@@ -3,6 +3,7 @@
 
 mod support;
 
+mod calls;
 mod contract;
 mod negotiation;
 mod server;

@@ -1,7 +1,9 @@
-//! The delivery loop: claim due deliveries (the store keeps them in order per webhook and chat),
-//! POST each on its own task (bounded by `concurrency`), settle it as delivered, retried later or
-//! dead. A claim is a lease: if wawp dies mid-request, the delivery becomes due again when the
-//! lease runs out (at least once; the receiver deduplicates by event id).
+//! The delivery loop: claim due *chains* (the deliveries of one webhook and chat, in order; see
+//! wawp-store's outbox), work each chain's next deliveries off on its own task (at most
+//! `concurrency` chains at once), one after the other, and settle them in one go: delivered,
+//! retried later (which stops the chain until then) or dead. A claim is a lease: if wawp dies
+//! mid-request, the chain becomes due again when the lease runs out (at least once; the receiver
+//! deduplicates by event id).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,15 +12,17 @@ use reqwest::header::CONTENT_TYPE;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use wawp_store::{ClaimedDelivery, FailedAttempt};
+use wawp_store::{ClaimedDelivery, Outcome, Settled};
 
 use super::webhook::jittered;
 use super::{Events, now_ms, signing, ssrf};
 
 /// How often old events are purged.
 const PURGE_EVERY: Duration = Duration::from_secs(600);
-/// Time beyond the request timeout a claim lasts, to settle the delivery.
+/// Time beyond the requests a claim lasts, to settle the deliveries.
 const LEASE_MARGIN: Duration = Duration::from_secs(5);
+/// Most deliveries of one chain handed out by one claim.
+const PER_CHAIN: i64 = 64;
 /// Longest error text kept on a delivery.
 const MAX_ERROR_LEN: usize = 300;
 
@@ -26,10 +30,11 @@ pub(super) async fn run(events: Events, cancel: CancellationToken) {
     let config = events.inner.config.clone();
     let concurrency = config.concurrency.max(1);
     let permits = Arc::new(Semaphore::new(concurrency));
-    // A claim outlives the request (the client's timeout covers redirects too) with room to
-    // settle it.
+    // A chain's task starts no request once `request_timeout` has passed since its claim, so a
+    // claim outlives its requests (the client's timeout covers redirects too) with room to
+    // settle them.
     let lease_ms =
-        i64::try_from((config.request_timeout + LEASE_MARGIN).as_millis()).unwrap_or(i64::MAX);
+        i64::try_from((config.request_timeout * 2 + LEASE_MARGIN).as_millis()).unwrap_or(i64::MAX);
     // On SQLite this process is the only dispatcher of the file: claims left by a crash are
     // stale, and releasing them sends those deliveries now instead of after their lease.
     // (On PostgreSQL other nodes may hold live claims; they expire on their own.)
@@ -53,15 +58,20 @@ pub(super) async fn run(events: Events, cancel: CancellationToken) {
             match events
                 .inner
                 .store
-                .claim_due_deliveries(now_ms(), lease_ms, i64::try_from(free).unwrap_or(1))
+                .claim_due_chains(
+                    now_ms(),
+                    lease_ms,
+                    i64::try_from(free).unwrap_or(1),
+                    PER_CHAIN,
+                )
                 .await
             {
-                Ok(batch) => {
-                    for delivery in batch {
+                Ok(chains) => {
+                    for chain in chains {
                         let Ok(permit) = permits.clone().acquire_owned().await else {
                             break;
                         };
-                        tasks.spawn(deliver(events.clone(), delivery, permit));
+                        tasks.spawn(deliver_chain(events.clone(), chain, permit));
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "claiming webhook deliveries failed"),
@@ -98,46 +108,63 @@ async fn purge(events: &Events) {
     }
 }
 
-/// One attempt at one delivery, then its settlement.
-async fn deliver(events: Events, d: ClaimedDelivery, _permit: OwnedSemaphorePermit) {
-    let outcome = attempt(&events, &d).await;
-    let store = &events.inner.store;
-    let settled = match outcome {
-        Attempt::Delivered { status, latency_ms } => {
-            store.mark_delivered(d.id, status, latency_ms).await
+/// The claimed deliveries of one chain, in order, then their settlement. A failure that will be
+/// retried stops the chain (what follows waits behind it); a dead one does not.
+async fn deliver_chain(events: Events, chain: Vec<ClaimedDelivery>, _permit: OwnedSemaphorePermit) {
+    let Some(key) = chain.first().map(ClaimedDelivery::chain) else {
+        return;
+    };
+    let started = Instant::now();
+    let timeout = events.inner.config.request_timeout;
+    let mut settled = Vec::with_capacity(chain.len());
+    for d in &chain {
+        // Stay well inside the lease; the rest is claimed again at once.
+        if !settled.is_empty() && started.elapsed() >= timeout {
+            break;
         }
-        Attempt::Failed {
-            status,
-            error,
-            latency_ms,
-            retry,
-        } => {
-            let retry_at = if retry {
-                next_attempt_at(&events, &d).await
-            } else {
-                None
-            };
-            let error = truncate(&error);
-            tracing::debug!(delivery = d.id, instance = %d.instance_id, status, error = %error,
-                retry = retry_at.is_some(), "webhook delivery failed");
-            store
-                .mark_failed(
-                    d.id,
-                    &FailedAttempt {
+        let (outcome, stop) = match attempt(&events, d).await {
+            Attempt::Delivered { status, latency_ms } => (
+                Outcome::Delivered {
+                    status_code: status,
+                    latency_ms,
+                },
+                false,
+            ),
+            Attempt::Failed {
+                status,
+                error,
+                latency_ms,
+                retry,
+            } => {
+                let retry_at = if retry {
+                    next_attempt_at(&events, d).await
+                } else {
+                    None
+                };
+                let error = truncate(&error);
+                tracing::debug!(delivery = d.id, instance = %d.instance_id, status, error = %error,
+                    retry = retry_at.is_some(), "webhook delivery failed");
+                (
+                    Outcome::Failed {
                         status_code: status,
-                        error: &error,
+                        error,
                         latency_ms,
                         retry_at,
                     },
+                    retry_at.is_some(),
                 )
-                .await
+            }
+        };
+        settled.push(Settled { id: d.id, outcome });
+        if stop {
+            break;
         }
-    };
-    if let Err(e) = settled {
-        // The lease expires and the delivery is tried again.
-        tracing::warn!(delivery = d.id, error = %e, "settling a webhook delivery failed");
     }
-    // The next event of this chain may be due now.
+    if let Err(e) = events.inner.store.settle_deliveries(&key, &settled).await {
+        // The lease expires and the deliveries are tried again.
+        tracing::warn!(instance = %key.instance_id, error = %e, "settling webhook deliveries failed");
+    }
+    // The rest of this chain may be due now.
     events.inner.wake.notify_one();
 }
 

@@ -19,13 +19,10 @@ impl SessionManager {
         media: OutgoingMedia,
         reply_to: Option<&str>,
     ) -> Result<Message, CoreError> {
-        let (sender, me) = self.working_sender(id).await?;
-        let quoted = match reply_to {
-            Some(r) => Some(self.quoted(id, chat, r, &me).await?),
-            None => None,
-        };
-        let (sent, reference) = sender
-            .send_media(chat, &media, quoted.as_ref())
+        let out = self.outbound(id, chat, reply_to).await?;
+        let (sent, reference) = out
+            .sender
+            .send_media(chat, &media, out.quoted.as_ref())
             .await
             .map_err(engine_error)?;
         let content = Content {
@@ -42,15 +39,7 @@ impl SessionManager {
             }),
             ..Content::default()
         };
-        let message = Message::sent(
-            &sent.id,
-            chat,
-            sent.timestamp,
-            &me,
-            &content,
-            quoted.as_ref(),
-        );
-        self.store_sent(id, &message).await?;
+        let message = self.record_sent(id, chat, &out, &sent, &content).await?;
         save_refs(&self.store, id.as_str(), &[(message.id.clone(), reference)]).await?;
         Ok(message)
     }
@@ -63,13 +52,10 @@ impl SessionManager {
         preview: LinkPreview,
         reply_to: Option<&str>,
     ) -> Result<Message, CoreError> {
-        let (sender, me) = self.working_sender(id).await?;
-        let quoted = match reply_to {
-            Some(r) => Some(self.quoted(id, chat, r, &me).await?),
-            None => None,
-        };
-        let sent = sender
-            .send_link_preview(chat, &preview, quoted.as_ref())
+        let out = self.outbound(id, chat, reply_to).await?;
+        let sent = out
+            .sender
+            .send_link_preview(chat, &preview, out.quoted.as_ref())
             .await
             .map_err(engine_error)?;
         let content = Content {
@@ -77,16 +63,7 @@ impl SessionManager {
             body: Some(preview.text.clone()),
             ..Content::default()
         };
-        let message = Message::sent(
-            &sent.id,
-            chat,
-            sent.timestamp,
-            &me,
-            &content,
-            quoted.as_ref(),
-        );
-        self.store_sent(id, &message).await?;
-        Ok(message)
+        self.record_sent(id, chat, &out, &sent, &content).await
     }
 
     /// Downloads and decrypts the file of the stored message `message_id` (serialized id);

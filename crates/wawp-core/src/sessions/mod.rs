@@ -6,10 +6,12 @@
 //! running is `STOPPED`.
 
 mod addons;
+mod calls;
 mod handle;
 mod inbound;
 mod media;
 mod messaging;
+mod pictures;
 mod sending;
 mod signals;
 mod task;
@@ -53,6 +55,8 @@ pub struct SessionManager {
     running: Mutex<HashMap<InstanceId, SessionHandle>>,
     tracker: TaskTracker,
     cancel: CancellationToken,
+    /// Profile-picture URLs by session and chat (`pictures`).
+    pictures: pictures::PictureCache,
 }
 
 impl SessionManager {
@@ -77,6 +81,7 @@ impl SessionManager {
             running: Mutex::new(HashMap::new()),
             tracker: TaskTracker::new(),
             cancel: CancellationToken::new(),
+            pictures: pictures::PictureCache::default(),
         })
     }
 

@@ -2,7 +2,7 @@
 //! deletes, read receipts, typing). Every message sent is stored with its `message.any` event in
 //! one transaction.
 
-use wawp_engine::{Content, EventInfo, List, Location, Poll};
+use wawp_engine::{Content, EngineSender, EventInfo, List, Location, Poll, Quoted, SentMessage};
 use wawp_store::NewMessage;
 
 use super::SessionManager;
@@ -64,6 +64,13 @@ impl Outgoing {
     }
 }
 
+/// A send under way: the session's sender, our own id, and what the reply quotes.
+pub(super) struct Outbound {
+    pub sender: EngineSender,
+    pub me: String,
+    pub quoted: Option<Quoted>,
+}
+
 impl SessionManager {
     /// Sends to `chat` (an API chat id), as a reply to `reply_to` when given, and stores it.
     pub async fn send(
@@ -73,12 +80,8 @@ impl SessionManager {
         outgoing: Outgoing,
         reply_to: Option<&str>,
     ) -> Result<Message, CoreError> {
-        let (sender, me) = self.working_sender(id).await?;
-        let quoted = match reply_to {
-            Some(r) => Some(self.quoted(id, chat, r, &me).await?),
-            None => None,
-        };
-        let q = quoted.as_ref();
+        let out = self.outbound(id, chat, reply_to).await?;
+        let (sender, q) = (&out.sender, out.quoted.as_ref());
         // Polls and events come with the secret that opens the answers to them.
         let mut secret = None;
         let sent = match &outgoing {
@@ -96,8 +99,9 @@ impl SessionManager {
             }),
         }
         .map_err(engine_error)?;
-        let message = Message::sent(&sent.id, chat, sent.timestamp, &me, &outgoing.content(), q);
-        self.store_sent(id, &message).await?;
+        let message = self
+            .record_sent(id, chat, &out, &sent, &outgoing.content())
+            .await?;
         if let Some(secret) = secret {
             super::addons::keep_secrets(&self.store, id.as_str(), &[(message.id.clone(), secret)])
                 .await?;
@@ -271,6 +275,37 @@ impl SessionManager {
     pub async fn typing(&self, id: &InstanceId, chat: &str, on: bool) -> Result<(), CoreError> {
         let (sender, _) = self.working_sender(id).await?;
         sender.typing(chat, on).await.map_err(engine_error)
+    }
+
+    /// Starts a send to `chat`: the session must be working; a reply quotes `reply_to`.
+    pub(super) async fn outbound(
+        &self,
+        id: &InstanceId,
+        chat: &str,
+        reply_to: Option<&str>,
+    ) -> Result<Outbound, CoreError> {
+        let (sender, me) = self.working_sender(id).await?;
+        let quoted = match reply_to {
+            Some(r) => Some(self.quoted(id, chat, r, &me).await?),
+            None => None,
+        };
+        Ok(Outbound { sender, me, quoted })
+    }
+
+    /// Stores what `out` sent to `chat`, shown as `content`, with its `message.any` event, and
+    /// answers it.
+    pub(super) async fn record_sent(
+        &self,
+        id: &InstanceId,
+        chat: &str,
+        out: &Outbound,
+        sent: &SentMessage,
+        content: &Content,
+    ) -> Result<Message, CoreError> {
+        let quoted = out.quoted.as_ref();
+        let message = Message::sent(&sent.id, chat, sent.timestamp, &out.me, content, quoted);
+        self.store_sent(id, &message).await?;
+        Ok(message)
     }
 
     pub(super) async fn store_sent(

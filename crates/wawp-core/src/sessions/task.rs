@@ -210,6 +210,9 @@ impl SessionTask {
                 archived,
                 timestamp,
             } => super::signals::archived(&self.events, &self.id, &chat, archived, timestamp).await,
+            EngineEvent::Call(signal) => {
+                super::calls::on_signal(&self.events, &self.id, &signal).await
+            }
             EngineEvent::Raw(raw) => super::signals::raw(&self.events, &self.id, &raw).await,
         }
         None

@@ -1,7 +1,9 @@
 //! The event outbox: recording (alone and with messages), per-chat ordering of deliveries,
 //! claim / settle / dead, replay, live-stream reads and retention.
 
-use wawp_store::{FailedAttempt, MessageRow, NewDelivery, NewEvent, NewMessage, Store};
+use wawp_store::{
+    FailedAttempt, MessageRow, NewDelivery, NewEvent, NewMessage, Outcome, Settled, Store,
+};
 
 use super::{Backend, backends, instance, token, unique};
 
@@ -199,6 +201,134 @@ async fn deliveries_keep_their_order_per_webhook_and_chat() {
 }
 
 #[tokio::test]
+async fn a_chain_hands_out_its_next_deliveries_in_order_and_a_retry_stops_it() {
+    let _serial = CLAIMS.lock().await;
+    for Backend { store, .. } in
+        backends("a_chain_hands_out_its_next_deliveries_in_order_and_a_retry_stops_it").await
+    {
+        let b = store.backend();
+        let inst = an_instance(&store).await;
+        let now = wawp_now();
+        // A backlog of 300 events of one chat (a receiver that was down), and one other chat.
+        let backlog: Vec<NewEvent> = (0..300)
+            .map(|_| event(&inst, Some("a@c.us"), &["h"], now))
+            .collect();
+        store.record_events(&backlog).await.expect("record");
+        let other = event(&inst, Some("b@c.us"), &["h"], now);
+        store
+            .record_events(std::slice::from_ref(&other))
+            .await
+            .expect("record");
+
+        // One claim: each chain once, its next deliveries in commit order.
+        let chains = store
+            .claim_due_chains(now, 60_000, 10, 64)
+            .await
+            .expect("claim");
+        assert_eq!(chains.len(), 2, "{b}");
+        let a = chains
+            .iter()
+            .find(|c| c[0].chat_key == "a@c.us")
+            .expect("chain a");
+        let got: Vec<&str> = a.iter().map(|d| d.event_id.as_str()).collect();
+        let want: Vec<&str> = backlog[..64].iter().map(|e| e.event_id.as_str()).collect();
+        assert_eq!(got, want, "{b}");
+        // Leased chains are not handed out again.
+        assert!(
+            store
+                .claim_due_chains(now, 60_000, 10, 64)
+                .await
+                .expect("claim")
+                .is_empty(),
+            "{b}"
+        );
+
+        // The dispatcher delivered 10, then the 11th failed and will be retried in a second.
+        let mut settled: Vec<Settled> = a[..10]
+            .iter()
+            .map(|d| Settled {
+                id: d.id,
+                outcome: Outcome::Delivered {
+                    status_code: 200,
+                    latency_ms: 1,
+                },
+            })
+            .collect();
+        settled.push(Settled {
+            id: a[10].id,
+            outcome: Outcome::Failed {
+                status_code: Some(500),
+                error: "HTTP 500".into(),
+                latency_ms: 1,
+                retry_at: Some(now + 1000),
+            },
+        });
+        store
+            .settle_deliveries(&a[0].chain(), &settled)
+            .await
+            .expect("settle");
+        // Not due before the retry; then it starts again at the one that failed.
+        assert!(
+            store
+                .claim_due_chains(now, 60_000, 10, 64)
+                .await
+                .expect("claim")
+                .is_empty(),
+            "{b}"
+        );
+        let again = store
+            .claim_due_chains(now + 1000, 60_000, 10, 5)
+            .await
+            .expect("claim");
+        assert_eq!(again.len(), 1, "{b}");
+        assert_eq!(again[0][0].event_id, backlog[10].event_id, "{b}");
+        assert_eq!(again[0][0].attempts, 1, "{b}");
+        assert_eq!(again[0].len(), 5, "{b}");
+
+        // Everything delivered: the chain is gone and nothing is due.
+        let all: Vec<Settled> = store
+            .list_deliveries(&inst, Some("pending"), 1000)
+            .await
+            .expect("pending")
+            .into_iter()
+            .map(|d| Settled {
+                id: d.id,
+                outcome: Outcome::Delivered {
+                    status_code: 200,
+                    latency_ms: 1,
+                },
+            })
+            .collect();
+        assert_eq!(all.len(), 291, "{b}");
+        store
+            .settle_deliveries(&again[0][0].chain(), &all)
+            .await
+            .expect("settle");
+        assert!(
+            store
+                .claim_due_chains(now + 1000, 60_000, 10, 64)
+                .await
+                .expect("claim")
+                .is_empty(),
+            "{b}"
+        );
+        // A new event of that chat starts the chain again.
+        let late = event(&inst, Some("a@c.us"), &["h"], now + 1000);
+        store
+            .record_events(std::slice::from_ref(&late))
+            .await
+            .expect("record");
+        let last = store
+            .claim_due_chains(now + 1000, 60_000, 10, 64)
+            .await
+            .expect("claim");
+        assert_eq!(last.len(), 1, "{b}");
+        assert_eq!(last[0][0].event_id, late.event_id, "{b}");
+        assert!(store.delete_instance(&inst).await.expect("cleanup"), "{b}");
+    }
+}
+
+#[tokio::test]
 async fn an_expired_claim_is_handed_out_again() {
     let _serial = CLAIMS.lock().await;
     for Backend { store, .. } in backends("an_expired_claim_is_handed_out_again").await {
@@ -351,6 +481,76 @@ async fn events_commit_with_their_messages_and_replays_keep_the_first_event() {
                 .expect("get")
                 .is_none(),
             "{b}: rolled back"
+        );
+        assert!(store.delete_instance(&inst).await.expect("cleanup"), "{b}");
+    }
+}
+
+#[tokio::test]
+async fn concurrent_saves_each_commit_and_a_bad_one_fails_alone() {
+    let _serial = CLAIMS.lock().await;
+    for Backend { store, .. } in backends("concurrent_saves_each_commit").await {
+        let b = store.backend();
+        let inst = an_instance(&store).await;
+        let message = |n: usize| NewMessage {
+            row: MessageRow {
+                instance_id: inst.clone(),
+                id: format!("false_1@c.us_{inst}_{n}"),
+                wa_id: format!("W{n}"),
+                chat_id: "1@c.us".to_string(),
+                from_me: 0,
+                timestamp: 1_700_000_000_000 + i64::try_from(n).unwrap_or(0),
+                ack: 1,
+                payload: "{}".to_string(),
+            },
+            chat_name: None,
+            unread: true,
+        };
+        // 60 saves at once (SQLite shares commits between them), every tenth one a replay of an
+        // earlier message, and one whose event names an unknown instance.
+        let mut calls = Vec::new();
+        for n in 0..60usize {
+            let store = store.clone();
+            let msg = message(if n % 10 == 9 { n - 1 } else { n });
+            let mut ev = event(&inst, Some("1@c.us"), &["h"], wawp_now());
+            ev.message_id = Some(msg.row.id.clone());
+            if n == 30 {
+                ev.instance_id = "NO_SUCH_INSTANCE".to_string();
+            }
+            calls.push(tokio::spawn(async move {
+                store.save_messages(&[msg], &[ev]).await
+            }));
+        }
+        let mut saved = 0;
+        let mut failed = 0;
+        for (n, call) in calls.into_iter().enumerate() {
+            match call.await.expect("task") {
+                Ok(count) => saved += count,
+                Err(_) => {
+                    assert_eq!(n, 30, "{b}: only the bad save fails");
+                    failed += 1;
+                }
+            }
+        }
+        assert_eq!(failed, 1, "{b}");
+        // 60 saves - 6 replays - 1 failed = 53 new messages, each with one event and delivery.
+        assert_eq!(saved, 53, "{b}");
+        assert_eq!(
+            store
+                .events_after(&inst, 0, 1000)
+                .await
+                .expect("events")
+                .len(),
+            53,
+            "{b}"
+        );
+        assert!(
+            store
+                .get_message(&inst, &message(30).row.id)
+                .await
+                .expect("get")
+                .is_none(),
+            "{b}: the bad save left nothing"
         );
         assert!(store.delete_instance(&inst).await.expect("cleanup"), "{b}");
     }

@@ -4,7 +4,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use wawp_core::media::{Expect, MediaKind};
 
-use super::media_shared::{Sending, send_file};
+use super::media_shared::{self, Sending, send_file};
 use crate::error::ApiResult;
 use crate::extract::{ChatId, FileFields, Required, SessionRef, WithFile};
 use crate::openapi::{CommonErrors, InstanceQuery, MediaErrors};
@@ -28,8 +28,7 @@ pub struct SendImageParams {
 }
 
 impl Required for SendImageParams {
-    const REQUIRED: &'static [&'static str] =
-        &["instance_id", "access_token", "chatId", "file[url]"];
+    const REQUIRED: &'static [&'static str] = media_shared::REQUIRED;
 }
 
 /// Send Image
@@ -45,19 +44,6 @@ pub async fn send_image(
     WithFile(p, file): WithFile<SendImageParams>,
 ) -> ApiResult<Reply<MessageObject>> {
     let file = state.core.media().load(file, Expect::Image).await?;
-    let how = Sending {
-        kind: MediaKind::Image,
-        caption: p.caption,
-        ptt: false,
-        video_note: false,
-    };
-    send_file(
-        &state,
-        &session,
-        &p.chat_id,
-        file,
-        how,
-        p.reply_to.as_deref(),
-    )
-    .await
+    let how = Sending::new(&p.chat_id, p.reply_to.as_deref(), MediaKind::Image).caption(p.caption);
+    send_file(&state, &session, file, how).await
 }

@@ -4,7 +4,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use wawp_core::media::{Expect, MediaKind};
 
-use super::media_shared::{Sending, send_file};
+use super::media_shared::{self, Sending, send_file};
 use crate::error::ApiResult;
 use crate::extract::{ChatId, FileFields, Required, SessionRef, WithFile};
 use crate::openapi::{CommonErrors, InstanceQuery, MediaErrors};
@@ -29,8 +29,7 @@ pub struct SendPdfParams {
 }
 
 impl Required for SendPdfParams {
-    const REQUIRED: &'static [&'static str] =
-        &["instance_id", "access_token", "chatId", "file[url]"];
+    const REQUIRED: &'static [&'static str] = media_shared::REQUIRED;
 }
 
 /// Send PDF
@@ -46,19 +45,7 @@ pub async fn send_pdf(
     WithFile(p, file): WithFile<SendPdfParams>,
 ) -> ApiResult<Reply<MessageObject>> {
     let file = state.core.media().load(file, Expect::Document).await?;
-    let how = Sending {
-        kind: MediaKind::Document,
-        caption: p.caption,
-        ptt: false,
-        video_note: false,
-    };
-    send_file(
-        &state,
-        &session,
-        &p.chat_id,
-        file,
-        how,
-        p.reply_to.as_deref(),
-    )
-    .await
+    let how =
+        Sending::new(&p.chat_id, p.reply_to.as_deref(), MediaKind::Document).caption(p.caption);
+    send_file(&state, &session, file, how).await
 }

@@ -4,7 +4,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use wawp_core::media::{Expect, MediaKind};
 
-use super::media_shared::{Sending, send_file};
+use super::media_shared::{self, Sending, send_file};
 use crate::error::ApiResult;
 use crate::extract::{ChatId, FileFields, Required, SessionRef, WithFile};
 use crate::openapi::{CommonErrors, InstanceQuery, MediaErrors};
@@ -34,8 +34,7 @@ pub struct SendVideoParams {
 }
 
 impl Required for SendVideoParams {
-    const REQUIRED: &'static [&'static str] =
-        &["instance_id", "access_token", "chatId", "file[url]"];
+    const REQUIRED: &'static [&'static str] = media_shared::REQUIRED;
 }
 
 /// Send Video
@@ -56,19 +55,8 @@ pub async fn send_video(
     if p.convert.unwrap_or(false) {
         file = media.to_mp4(file, as_note).await?;
     }
-    let how = Sending {
-        kind: MediaKind::Video,
-        caption: p.caption,
-        ptt: false,
-        video_note: as_note,
-    };
-    send_file(
-        &state,
-        &session,
-        &p.chat_id,
-        file,
-        how,
-        p.reply_to.as_deref(),
-    )
-    .await
+    let how = Sending::new(&p.chat_id, p.reply_to.as_deref(), MediaKind::Video)
+        .caption(p.caption)
+        .video_note(as_note);
+    send_file(&state, &session, file, how).await
 }

@@ -4,7 +4,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use wawp_core::media::{Expect, MediaKind};
 
-use super::media_shared::{Sending, send_file};
+use super::media_shared::{self, Sending, send_file};
 use crate::error::ApiResult;
 use crate::extract::{ChatId, FileFields, Required, SessionRef, WithFile};
 use crate::openapi::{CommonErrors, InstanceQuery, MediaErrors};
@@ -29,8 +29,7 @@ pub struct SendVoiceParams {
 }
 
 impl Required for SendVoiceParams {
-    const REQUIRED: &'static [&'static str] =
-        &["instance_id", "access_token", "chatId", "file[url]"];
+    const REQUIRED: &'static [&'static str] = media_shared::REQUIRED;
 }
 
 /// Send Voice
@@ -61,19 +60,6 @@ pub async fn send_voice(
         // WhatsApp plays voice notes declared with their codec.
         file.mimetype = "audio/ogg; codecs=opus".to_string();
     }
-    let how = Sending {
-        kind: MediaKind::Audio,
-        caption: None,
-        ptt: true,
-        video_note: false,
-    };
-    send_file(
-        &state,
-        &session,
-        &p.chat_id,
-        file,
-        how,
-        p.reply_to.as_deref(),
-    )
-    .await
+    let how = Sending::new(&p.chat_id, p.reply_to.as_deref(), MediaKind::Audio).voice_note();
+    send_file(&state, &session, file, how).await
 }
