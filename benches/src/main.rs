@@ -5,6 +5,8 @@
 //! - `wawp-bench memory`: RSS of the wawp process with 0, 100 and 500 linked idle sessions.
 //! - `wawp-bench messages`: `send/text` from A to B through fakewa, to a webhook on B (issues 4
 //!   and 5): latency API call → webhook, messages/s, losses and duplicates.
+//! - `wawp-bench relay`: fakewa alone relaying between whatsapp-rust clients in this process
+//!   (issue 7): messages/s, latency send → receive, fakewa's CPU per message.
 //!
 //! See benches/README.md for how to build and run it.
 
@@ -12,6 +14,9 @@ mod http;
 mod load;
 mod messages;
 mod procfs;
+mod relay;
+mod relay_clients;
+mod relay_report;
 mod stack;
 
 use std::path::PathBuf;
@@ -40,6 +45,8 @@ enum Cmd {
     Memory(MemoryArgs),
     /// `send/text` A → B through fakewa, timed to B's `message` webhook: latency, msg/s, losses.
     Messages(messages::MessagesArgs),
+    /// fakewa alone: whatsapp-rust clients in this process relay texts through a release fakewa.
+    Relay(relay::RelayArgs),
 }
 
 #[derive(Args)]
@@ -130,6 +137,7 @@ fn main() -> std::process::ExitCode {
         Cmd::Api(a) => a.client_threads,
         Cmd::Memory(m) => m.client_threads,
         Cmd::Messages(m) => m.client_threads,
+        Cmd::Relay(r) => r.client_threads,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads.max(1))
@@ -150,6 +158,7 @@ fn main() -> std::process::ExitCode {
                     Cmd::Api(a) => api(a).await,
                     Cmd::Memory(m) => memory(m).await,
                     Cmd::Messages(m) => messages::run(m).await,
+                    Cmd::Relay(r) => relay::run(r).await,
                 }
             } => r,
             _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),

@@ -139,11 +139,7 @@ impl Stack {
             eprintln!("  work dir (kept): {}", dir.path().display());
         }
         let (fakewa, ws_url) = start_fakewa(&bins.fakewa, dir.path())?;
-        let fakewa_http = ws_url
-            .strip_prefix("ws://")
-            .and_then(|r| r.split_once('/'))
-            .map(|(addr, _)| format!("http://{addr}"))
-            .with_context(|| format!("unexpected fakewa URL {ws_url}"))?;
+        let fakewa_http = admin_base(&ws_url)?;
 
         let data_dir = dir.path().join("wawp");
         let out = Command::new(&bins.wawp)
@@ -354,19 +350,33 @@ impl Stack {
 /// Spawns fakewa on port 0 and reads its WebSocket URL from its first lines of output; the rest of
 /// its output goes to `fakewa.log`.
 fn start_fakewa(bin: &Path, dir: &Path) -> anyhow::Result<(Proc, String)> {
+    let data = dir.join("fakewa").to_string_lossy().into_owned();
+    let args = ["--listen", "127.0.0.1:0", "--data-dir", &data].map(String::from);
+    spawn_fakewa(bin, dir, &args, &[])
+}
+
+/// Spawns fakewa with `args` (which must make it listen on a free port) and `env`; reads its
+/// WebSocket URL from its output, whose rest goes to `dir/fakewa.log`.
+pub(crate) fn spawn_fakewa(
+    bin: &Path,
+    dir: &Path,
+    args: &[String],
+    env: &[(String, String)],
+) -> anyhow::Result<(Proc, String)> {
     let log_path = dir.join("fakewa.log");
-    let mut child = Command::new(bin)
-        .args(["--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.join("fakewa"))
+    let mut cmd = Command::new(bin);
+    cmd.args(args)
         .env(
             "RUST_LOG",
             std::env::var("FAKEWA_LOG").unwrap_or_else(|_| "fakewa=warn".into()),
         )
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(dir.join("fakewa.err"))?)
-        .spawn()
-        .context("spawn fakewa")?;
+        .stderr(std::fs::File::create(dir.join("fakewa.err"))?);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().context("spawn fakewa")?;
     let stdout = child.stdout.take().context("fakewa stdout")?;
     let mut proc = Proc {
         name: "fakewa",
@@ -393,6 +403,15 @@ fn start_fakewa(bin: &Path, dir: &Path) -> anyhow::Result<(Proc, String)> {
             bail!("fakewa printed no WebSocket URL within 30 s")
         }
     }
+}
+
+/// `http://host:port` of fakewa's admin API, from its WebSocket URL.
+pub(crate) fn admin_base(ws_url: &str) -> anyhow::Result<String> {
+    ws_url
+        .strip_prefix("ws://")
+        .and_then(|r| r.split_once('/'))
+        .map(|(addr, _)| format!("http://{addr}"))
+        .with_context(|| format!("unexpected fakewa URL {ws_url}"))
 }
 
 fn free_port() -> anyhow::Result<u16> {

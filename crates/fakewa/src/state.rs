@@ -180,6 +180,33 @@ impl State {
             });
     }
 
+    /// As [`State::deliver`], with the copy for the live connection made by the caller before it
+    /// took the lock (deep node clones are the longest part of a relay; the one mutex should not
+    /// wait for them).
+    pub fn deliver_prepared(
+        &mut self,
+        dev: &DevKey,
+        class: &'static str,
+        id: String,
+        node: Node,
+        live: Node,
+    ) {
+        if let Some(conn) = self.conns.get(dev)
+            && conn.active
+        {
+            let _ = conn.tx.send(Out::Node(live));
+        }
+        self.queues
+            .entry(dev.clone())
+            .or_default()
+            .push_back(Queued {
+                class,
+                id,
+                node,
+                expires: None,
+            });
+    }
+
     /// Sends a chat state now, or keeps it until `expires` for an offline device.
     pub fn deliver_ephemeral(&mut self, dev: &DevKey, node: Node, expires: Instant) {
         if let Some(conn) = self.conns.get(dev)

@@ -114,18 +114,14 @@ pub(crate) async fn serve(ws: WebSocket, shared: Arc<Shared>) {
         tokio::select! {
             _ = token.cancelled() => break,
             out = rx.recv() => match out {
-                Some(Out::Node(node)) => {
-                    if let Err(e) = send(&mut wire, &mut ciphers, &node).await {
+                Some(first) => match send_batch(&mut wire, &mut ciphers, first, &mut rx).await {
+                    Ok(Batch::Sent) => {}
+                    Ok(Batch::Closing) => break,
+                    Err(e) => {
                         tracing::debug!(conn_id, "send failed: {e}");
                         break;
                     }
-                }
-                Some(Out::Close(node)) => {
-                    if let Some(node) = node {
-                        let _ = send(&mut wire, &mut ciphers, &node).await;
-                    }
-                    break;
-                }
+                },
                 None => break,
             },
             frame = wire.next_frame() => match frame {
@@ -151,8 +147,52 @@ pub(crate) async fn serve(ws: WebSocket, shared: Arc<Shared>) {
     wire.close().await;
 }
 
-async fn send(wire: &mut Wire, ciphers: &mut Ciphers, node: &Node) -> Result<(), WireError> {
-    tracing::trace!("-> {}", wacore::xml::DisplayableNode(node));
-    let sealed = ciphers.seal(node)?;
-    wire.send_frame(&sealed).await
+/// Most frames packed into one WebSocket message, and the size after which a batch goes out.
+const MAX_BATCH_FRAMES: usize = 128;
+const MAX_BATCH_BYTES: usize = 256 * 1024;
+
+/// What a batch ended with.
+enum Batch {
+    Sent,
+    /// An `Out::Close` was in it: its node (if any) went out, the socket is to be closed.
+    Closing,
+}
+
+/// Sends `first` and whatever else is already queued for this connection (up to the limits above)
+/// in one WebSocket message: WhatsApp frames may be packed, whatsapp-rust's decoder takes them one
+/// by one, and one message (one write, one flush) per stanza was the largest cost of a busy relay.
+async fn send_batch(
+    wire: &mut Wire,
+    ciphers: &mut Ciphers,
+    first: Out,
+    rx: &mut mpsc::UnboundedReceiver<Out>,
+) -> Result<Batch, WireError> {
+    let mut packed = Vec::new();
+    let mut frames = 0;
+    let mut next = Some(first);
+    let mut end = Batch::Sent;
+    while let Some(out) = next.take() {
+        let node = match out {
+            Out::Node(node) => Some(node),
+            Out::Close(node) => {
+                end = Batch::Closing;
+                node
+            }
+        };
+        if let Some(node) = node {
+            tracing::trace!("-> {}", wacore::xml::DisplayableNode(&node));
+            wire::push_frame(&mut packed, &ciphers.seal(&node)?)?;
+            frames += 1;
+        }
+        if matches!(end, Batch::Closing) || frames >= MAX_BATCH_FRAMES {
+            break;
+        }
+        if packed.len() < MAX_BATCH_BYTES {
+            next = rx.try_recv().ok();
+        }
+    }
+    if !packed.is_empty() {
+        wire.send_packed(packed).await?;
+    }
+    Ok(end)
 }

@@ -93,7 +93,51 @@ impl Wire {
         Ok(())
     }
 
+    /// Sends frames packed by [`push_frame`] in one WebSocket message.
+    pub async fn send_packed(&mut self, packed: Vec<u8>) -> Result<(), WireError> {
+        self.ws.send(Message::Binary(packed.into())).await?;
+        Ok(())
+    }
+
     pub async fn close(mut self) {
         let _ = self.ws.send(Message::Close(None)).await;
+    }
+}
+
+/// Largest frame payload a 3-byte length can announce.
+const MAX_FRAME: usize = (1 << 24) - 1;
+
+/// Appends one frame (3-byte big-endian length, then the payload) to `packed`.
+pub(crate) fn push_frame(packed: &mut Vec<u8>, payload: &[u8]) -> Result<(), WireError> {
+    if payload.len() > MAX_FRAME {
+        return Err(WireError::Frame(format!(
+            "{} bytes do not fit in a frame",
+            payload.len()
+        )));
+    }
+    let len = payload.len() as u32;
+    packed.extend_from_slice(&len.to_be_bytes()[1..]);
+    packed.extend_from_slice(payload);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packed_frames_decode_one_by_one() {
+        let mut packed = Vec::new();
+        push_frame(&mut packed, b"first").expect("frame");
+        push_frame(&mut packed, &[7u8; 300]).expect("frame");
+        let mut decoder = FrameDecoder::new();
+        decoder.feed(&packed);
+        assert_eq!(decoder.decode_frame().as_deref(), Some(&b"first"[..]));
+        assert_eq!(decoder.decode_frame().map(|f| f.len()), Some(300));
+        assert!(decoder.decode_frame().is_none());
+        assert_eq!(
+            encode_frame(b"first", None).expect("encode"),
+            packed[..8].to_vec()
+        );
     }
 }

@@ -29,7 +29,7 @@ pub(crate) fn handle(ctx: &mut Ctx, node: &Node) {
         tracing::debug!(%to, "message to an unsupported address dropped");
         return;
     };
-    let mut st = ctx.shared.state();
+    let st = ctx.shared.state();
     let Some(to_pn) = st.pn_of(&to_addr.user, to_addr.lid) else {
         tracing::debug!(%to, "message to an unknown account dropped");
         return;
@@ -84,20 +84,28 @@ pub(crate) fn handle(ctx: &mut Ctx, node: &Node) {
             targets.push(((to_pn.clone(), to_addr.device), encs));
         }
     }
-    for (dev, encs) in targets {
-        if dev == sender || !st.devices.contains_key(&dev) {
-            continue;
-        }
+    targets.retain(|(dev, _)| *dev != sender && st.devices.contains_key(dev));
+    // The copies are built without the lock: every stanza of every connection needs it.
+    drop(st);
+    let copies: Vec<(DevKey, Node, Node)> = targets
+        .into_iter()
+        .map(|(dev, encs)| {
+            let mut msg = base.clone();
+            let mut kids = encs;
+            if let Some(identity) = &identity {
+                kids.push(identity.clone());
+            }
+            msg.content = Some(wacore_binary::node::NodeContent::Nodes(kids));
+            let live = msg.clone();
+            (dev, msg, live)
+        })
+        .collect();
+    let mut st = ctx.shared.state();
+    for (dev, msg, live) in copies {
         tracing::debug!(%id, to = %dev.0, device = dev.1, "relay message");
-        let mut msg = base.clone();
-        let mut kids = encs;
-        if let Some(identity) = &identity {
-            kids.push(identity.clone());
-        }
-        msg.content = Some(wacore_binary::node::NodeContent::Nodes(kids));
         if *s_dev == 0 && dev.0 == *s_pn {
             st.phone_copies.insert(dev.clone());
         }
-        st.deliver(&dev, "message", id.clone(), msg);
+        st.deliver_prepared(&dev, "message", id.clone(), msg, live);
     }
 }

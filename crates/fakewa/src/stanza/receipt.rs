@@ -46,8 +46,16 @@ pub(crate) fn handle(ctx: &mut Ctx, node: &Node) {
     let Some(to_pn) = st.pn_of(&to_addr.user, to_addr.lid) else {
         return;
     };
+    let from = st.device_jid(&author.0, author.1, to_addr.lid);
+    let targets: Vec<u16> = st
+        .devices_of(&to_pn)
+        .into_iter()
+        .filter(|dev| (to_pn.as_str(), *dev) != (author.0.as_str(), author.1))
+        .collect();
+    // The relayed receipts are built without the lock: every stanza of every connection needs it.
+    drop(st);
     let mut relay = NodeBuilder::new("receipt")
-        .attr("from", st.device_jid(&author.0, author.1, to_addr.lid))
+        .attr("from", from)
         .attr("id", id.clone())
         .attr(
             "t",
@@ -62,10 +70,12 @@ pub(crate) fn handle(ctx: &mut Ctx, node: &Node) {
     if let Some(kids) = node.children() {
         relay.content = Some(wacore_binary::node::NodeContent::Nodes(kids.to_vec()));
     }
-    for dev in st.devices_of(&to_pn) {
-        let target = (to_pn.clone(), dev);
-        if target != author {
-            st.deliver(&target, "receipt", id.clone(), relay.clone());
-        }
+    let copies: Vec<(u16, Node, Node)> = targets
+        .into_iter()
+        .map(|dev| (dev, relay.clone(), relay.clone()))
+        .collect();
+    let mut st = ctx.shared.state();
+    for (dev, copy, live) in copies {
+        st.deliver_prepared(&(to_pn.clone(), dev), "receipt", id.clone(), copy, live);
     }
 }
