@@ -108,6 +108,29 @@ macro_rules! with_pool {
 }
 pub(crate) use with_pool;
 
+/// Runs `$body` (which uses the open transaction `$tx`) in one write transaction on either
+/// backend and evaluates to its value, committed. SQLite takes its single write lock up front
+/// (`BEGIN IMMEDIATE`: a deferred transaction could fail when it upgrades to write).
+macro_rules! write_tx {
+    ($store:expr, $tx:ident => $body:expr) => {
+        match &$store.pool {
+            $crate::Pool::Sqlite(pool) => {
+                let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                let out = $body;
+                $tx.commit().await?;
+                out
+            }
+            $crate::Pool::Postgres(pool) => {
+                let mut $tx = pool.begin().await?;
+                let out = $body;
+                $tx.commit().await?;
+                out
+            }
+        }
+    };
+}
+pub(crate) use write_tx;
+
 impl Store {
     /// Opens (creating if missing) the database at `url` and runs its migrations.
     ///

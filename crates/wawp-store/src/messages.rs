@@ -2,7 +2,7 @@
 //! here and survives restarts.
 
 use crate::outbox::{NewEvent, insert_events_in_tx};
-use crate::{Pool, Store, StoreError, with_pool};
+use crate::{Store, StoreError, with_pool, write_tx};
 
 /// One stored message. `payload` is a JSON document owned by wawp-core.
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
@@ -168,23 +168,11 @@ impl Store {
         if let Some(group) = &self.group {
             return group.save(messages, events).await;
         }
-        let inserted = match &self.pool {
-            Pool::Sqlite(pool) => {
-                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-                let (n, known) = save_in_tx!(tx, messages);
-                insert_events_in_tx!(tx, events, known);
-                tx.commit().await?;
-                n
-            }
-            Pool::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                let (n, known) = save_in_tx!(tx, messages);
-                insert_events_in_tx!(tx, events, known);
-                tx.commit().await?;
-                n
-            }
-        };
-        Ok(inserted)
+        Ok(write_tx!(self, tx => {
+            let (n, known) = save_in_tx!(tx, messages);
+            insert_events_in_tx!(tx, events, known);
+            n
+        }))
     }
 
     /// A message by its serialized id or its bare WhatsApp id.

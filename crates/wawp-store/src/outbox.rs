@@ -11,7 +11,7 @@
 
 use std::collections::HashSet;
 
-use crate::{Pool, Store, StoreError, now_ms, with_pool};
+use crate::{Pool, Store, StoreError, now_ms, with_pool, write_tx};
 
 /// An event to record, with the webhooks it goes to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -395,21 +395,7 @@ impl Store {
             return Ok(0);
         }
         let skip = HashSet::<String>::new();
-        let n = match &self.pool {
-            Pool::Sqlite(pool) => {
-                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-                let n = insert_events_in_tx!(tx, events, skip);
-                tx.commit().await?;
-                n
-            }
-            Pool::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                let n = insert_events_in_tx!(tx, events, skip);
-                tx.commit().await?;
-                n
-            }
-        };
-        Ok(n)
+        Ok(write_tx!(self, tx => insert_events_in_tx!(tx, events, skip)))
     }
 
     /// Claims up to `chains` due chains for `lease_ms` and answers, per chain, its next
@@ -423,21 +409,7 @@ impl Store {
         chains: i64,
         per_chain: i64,
     ) -> Result<Vec<Vec<ClaimedDelivery>>, StoreError> {
-        let claimed = match &self.pool {
-            Pool::Sqlite(pool) => {
-                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-                let claimed = claim_in_tx!(tx, now, lease_ms, chains, per_chain);
-                tx.commit().await?;
-                claimed
-            }
-            Pool::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                let claimed = claim_in_tx!(tx, now, lease_ms, chains, per_chain);
-                tx.commit().await?;
-                claimed
-            }
-        };
-        Ok(claimed)
+        Ok(write_tx!(self, tx => claim_in_tx!(tx, now, lease_ms, chains, per_chain)))
     }
 
     /// [`Store::claim_due_chains`] with one delivery per chain, flattened: the first in line of
@@ -460,33 +432,15 @@ impl Store {
     /// makes sure every pending delivery has its chain. Only for a dispatcher that knows it is
     /// alone (SQLite: one server per file). Returns how many claims were dropped.
     pub async fn release_delivery_leases(&self) -> Result<u64, StoreError> {
-        let released = match &self.pool {
-            Pool::Sqlite(pool) => {
-                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-                let n = sqlx::query(
-                    "UPDATE delivery_chains SET locked_until = 0 WHERE locked_until > 0",
-                )
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                repair_chains_in_tx!(tx, None);
-                tx.commit().await?;
-                n
-            }
-            Pool::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                let n = sqlx::query(
-                    "UPDATE delivery_chains SET locked_until = 0 WHERE locked_until > 0",
-                )
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                repair_chains_in_tx!(tx, None);
-                tx.commit().await?;
-                n
-            }
-        };
-        Ok(released)
+        Ok(write_tx!(self, tx => {
+            let released =
+                sqlx::query("UPDATE delivery_chains SET locked_until = 0 WHERE locked_until > 0")
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+            repair_chains_in_tx!(tx, None);
+            released
+        }))
     }
 
     /// Records the attempts made on deliveries of one claimed chain and hands the chain back
@@ -498,24 +452,17 @@ impl Store {
     ) -> Result<(), StoreError> {
         let now = now_ms();
         let (i, w, c) = (&chain.instance_id, &chain.webhook_id, &chain.chat_key);
-        match &self.pool {
-            Pool::Sqlite(pool) => {
-                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-                for s in settled {
-                    settle_one_in_tx!(tx, s, now);
-                }
-                reevaluate_chain_in_tx!(tx, i, w, c, "");
-                tx.commit().await?;
+        // SQLite's write transaction already excludes every other writer.
+        let lock = match &self.pool {
+            Pool::Sqlite(_) => "",
+            Pool::Postgres(_) => PG_LOCK_CHAIN,
+        };
+        write_tx!(self, tx => {
+            for s in settled {
+                settle_one_in_tx!(tx, s, now);
             }
-            Pool::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                for s in settled {
-                    settle_one_in_tx!(tx, s, now);
-                }
-                reevaluate_chain_in_tx!(tx, i, w, c, PG_LOCK_CHAIN);
-                tx.commit().await?;
-            }
-        }
+            reevaluate_chain_in_tx!(tx, i, w, c, lock);
+        });
         Ok(())
     }
 
@@ -601,33 +548,16 @@ impl Store {
         let now = now_ms();
         let sql = "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = $1, \
                    locked_until = 0, updated_at = $1 WHERE instance_id = $2 AND status = 'dead'";
-        let n = match &self.pool {
-            Pool::Sqlite(pool) => {
-                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-                let n = sqlx::query(sql)
-                    .bind(now)
-                    .bind(instance_id)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                repair_chains_in_tx!(tx, Some(instance_id));
-                tx.commit().await?;
-                n
-            }
-            Pool::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                let n = sqlx::query(sql)
-                    .bind(now)
-                    .bind(instance_id)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                repair_chains_in_tx!(tx, Some(instance_id));
-                tx.commit().await?;
-                n
-            }
-        };
-        Ok(n)
+        Ok(write_tx!(self, tx => {
+            let n = sqlx::query(sql)
+                .bind(now)
+                .bind(instance_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            repair_chains_in_tx!(tx, Some(instance_id));
+            n
+        }))
     }
 
     /// Sends these events of the instance again: each of their deliveries (delivered or dead; a
@@ -641,38 +571,20 @@ impl Store {
         let sql = "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = $1, \
                    locked_until = 0, updated_at = $1 WHERE instance_id = $2 AND status <> 'pending' \
                    AND event_seq IN (SELECT seq FROM events WHERE event_id = $3 AND instance_id = $2)";
-        let mut total = 0;
-        match &self.pool {
-            Pool::Sqlite(pool) => {
-                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-                for event_id in event_ids {
-                    total += sqlx::query(sql)
-                        .bind(now)
-                        .bind(instance_id)
-                        .bind(event_id)
-                        .execute(&mut *tx)
-                        .await?
-                        .rows_affected();
-                }
-                repair_chains_in_tx!(tx, Some(instance_id));
-                tx.commit().await?;
+        Ok(write_tx!(self, tx => {
+            let mut total = 0;
+            for event_id in event_ids {
+                total += sqlx::query(sql)
+                    .bind(now)
+                    .bind(instance_id)
+                    .bind(event_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
             }
-            Pool::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                for event_id in event_ids {
-                    total += sqlx::query(sql)
-                        .bind(now)
-                        .bind(instance_id)
-                        .bind(event_id)
-                        .execute(&mut *tx)
-                        .await?
-                        .rows_affected();
-                }
-                repair_chains_in_tx!(tx, Some(instance_id));
-                tx.commit().await?;
-            }
-        }
-        Ok(total)
+            repair_chains_in_tx!(tx, Some(instance_id));
+            total
+        }))
     }
 
     /// The instance's events after `after_seq` (exclusive), oldest first.
