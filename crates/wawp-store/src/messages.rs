@@ -24,8 +24,6 @@ pub struct MessageRow {
 /// per column so that every statement stays a static string.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Column {
-    /// The JSON document the API answers from.
-    Payload,
     /// The private media reference (`media_refs.rs`).
     MediaRef,
     /// The poll or event secret (`secrets.rs`).
@@ -35,9 +33,6 @@ pub(crate) enum Column {
 impl Column {
     fn update_sql(self) -> &'static str {
         match self {
-            Column::Payload => {
-                "UPDATE messages SET payload = $1 WHERE instance_id = $2 AND id = $3"
-            }
             Column::MediaRef => {
                 "UPDATE messages SET media_ref = $1 WHERE instance_id = $2 AND id = $3"
             }
@@ -47,7 +42,6 @@ impl Column {
 
     fn select_sql(self) -> &'static str {
         match self {
-            Column::Payload => "SELECT payload FROM messages WHERE instance_id = $1 AND id = $2",
             Column::MediaRef => "SELECT media_ref FROM messages WHERE instance_id = $1 AND id = $2",
             Column::Secret => "SELECT secret FROM messages WHERE instance_id = $1 AND id = $2",
         }
@@ -89,6 +83,11 @@ pub enum ChatOrder {
 macro_rules! select_messages {
     ($rest:literal) => {
         concat!("SELECT instance_id, id, wa_id, chat_id, from_me, timestamp, ack, payload FROM messages ", $rest)
+    };
+    // The same, with the row lock PostgreSQL needs for a read-modify-write (SQLite's
+    // `BEGIN IMMEDIATE` already holds the write lock): `(sqlite, postgres)`.
+    ($rest:literal, locked) => {
+        (select_messages!($rest), concat!(select_messages!($rest), " FOR UPDATE"))
     };
 }
 
@@ -216,7 +215,9 @@ impl Store {
     }
 
     /// Raises the ack of the instance's messages with these bare ids to `ack` (never lowers it) and
-    /// rewrites their payload with `payload_of`. Returns the rows that changed.
+    /// rewrites their payload with `payload_of`, each in one write transaction with the row
+    /// locked, so a concurrent [`Store::update_message`] is never lost. Returns the rows that
+    /// changed.
     pub async fn raise_message_ack(
         &self,
         instance_id: &str,
@@ -224,44 +225,83 @@ impl Store {
         ack: i64,
         payload_of: impl Fn(&MessageRow) -> String,
     ) -> Result<Vec<MessageRow>, StoreError> {
+        let sql = self.locking(select_messages!(
+            "WHERE instance_id = $1 AND wa_id = $2 AND ack < $3",
+            locked
+        ));
         let mut changed = Vec::new();
         for wa_id in wa_ids {
-            let sql = select_messages!("WHERE instance_id = $1 AND wa_id = $2 AND ack < $3");
-            let rows = with_pool!(self, pool => sqlx::query_as::<_, MessageRow>(sql)
-                .bind(instance_id)
-                .bind(wa_id)
-                .bind(ack)
-                .fetch_all(pool)
-                .await?);
-            for mut row in rows {
-                row.ack = ack;
-                row.payload = payload_of(&row);
-                with_pool!(self, pool => sqlx::query(
-                    "UPDATE messages SET ack = $1, payload = $2 WHERE instance_id = $3 AND id = $4 AND ack < $1",
-                )
-                .bind(ack)
-                .bind(&row.payload)
-                .bind(instance_id)
-                .bind(&row.id)
-                .execute(pool)
-                .await
-                .map(|_| ())?);
-                changed.push(row);
-            }
+            let rows = write_tx!(self, tx => {
+                let mut rows = sqlx::query_as::<_, MessageRow>(sql)
+                    .bind(instance_id)
+                    .bind(wa_id)
+                    .bind(ack)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                for row in &mut rows {
+                    row.ack = ack;
+                    row.payload = payload_of(row);
+                    sqlx::query("UPDATE messages SET ack = $1, payload = $2 WHERE instance_id = $3 AND id = $4")
+                        .bind(ack)
+                        .bind(&row.payload)
+                        .bind(instance_id)
+                        .bind(&row.id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                rows
+            });
+            changed.extend(rows);
         }
         Ok(changed)
     }
 
-    /// Replaces the stored payload of one message (an edit, a revoke, a reaction). Returns false
-    /// when the instance has no such message.
-    pub async fn set_message_payload(
+    /// Rewrites the payload of one message (by serialized or bare id) from its current row, in one
+    /// write transaction with the row locked: `change` sees the row as stored and answers the new
+    /// payload, or `None` to leave it. Concurrent changes (a receipt's ack, a vote, a reaction)
+    /// therefore apply one after the other and none is lost. Returns the row as it now stands, or
+    /// `None` when the instance has no such message.
+    pub async fn update_message(
         &self,
         instance_id: &str,
         id: &str,
-        payload: &str,
-    ) -> Result<bool, StoreError> {
-        self.set_message_column(Column::Payload, instance_id, id, payload)
-            .await
+        change: impl FnOnce(&MessageRow) -> Option<String>,
+    ) -> Result<Option<MessageRow>, StoreError> {
+        let sql = self.locking(select_messages!(
+            "WHERE instance_id = $1 AND (id = $2 OR wa_id = $2) ORDER BY timestamp DESC LIMIT 1",
+            locked
+        ));
+        let mut change = Some(change);
+        Ok(write_tx!(self, tx => {
+            let row = sqlx::query_as::<_, MessageRow>(sql)
+                .bind(instance_id)
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            match (row, change.take()) {
+                (Some(mut row), Some(change)) => {
+                    if let Some(payload) = change(&row) {
+                        sqlx::query("UPDATE messages SET payload = $1 WHERE instance_id = $2 AND id = $3")
+                            .bind(&payload)
+                            .bind(instance_id)
+                            .bind(&row.id)
+                            .execute(&mut *tx)
+                            .await?;
+                        row.payload = payload;
+                    }
+                    Some(row)
+                }
+                _ => None,
+            }
+        }))
+    }
+
+    /// The statement of a `select_messages!(…, locked)` pair for this backend.
+    fn locking(&self, (sqlite, postgres): (&'static str, &'static str)) -> &'static str {
+        match &self.pool {
+            crate::Pool::Sqlite(_) => sqlite,
+            crate::Pool::Postgres(_) => postgres,
+        }
     }
 
     /// Sets `column` of one message. Returns false when the instance has no such message.

@@ -104,13 +104,10 @@ pub(crate) async fn apply(
                     }),
                     _ => continue,
                 };
-                let mut target = target;
-                record(&mut target, &a.from, &opened);
-                let stored = serde_json::to_string(&target)
-                    .map_err(|e| CoreError::Internal(e.to_string()))?;
-                store
-                    .set_message_payload(instance, &target.id, &stored)
-                    .await?;
+                super::messaging::change_stored(store, instance, &target.id, &a.chat, |t| {
+                    record(t, &a.from, &opened)
+                })
+                .await?;
                 (success_name(a.sealed.kind), payload)
             }
             Err(reason) => {
@@ -230,7 +227,7 @@ impl SessionManager {
         choices: &[VoteChoice],
     ) -> Result<Message, CoreError> {
         let (sender, me) = self.working_sender(id).await?;
-        let mut poll = self.message(id, chat, message_id).await?;
+        let poll = self.message(id, chat, message_id).await?;
         let Some(view) = poll.poll.as_ref() else {
             return Err(CoreError::Invalid(format!("{message_id} is not a poll")));
         };
@@ -259,15 +256,12 @@ impl SessionManager {
             .vote_poll(chat, &poll.data.id.id, &creator, &secret, &options)
             .await
             .map_err(engine_error)?;
-        if let Some(p) = poll.poll.as_mut() {
-            set_vote(&mut p.votes, &me, &options);
-        }
-        let payload =
-            serde_json::to_string(&poll).map_err(|e| CoreError::Internal(e.to_string()))?;
-        self.store
-            .set_message_payload(id.as_str(), &poll.id, &payload)
-            .await?;
-        Ok(poll)
+        self.change(id, chat, &poll, |m| {
+            if let Some(p) = m.poll.as_mut() {
+                set_vote(&mut p.votes, &me, &options);
+            }
+        })
+        .await
     }
 }
 

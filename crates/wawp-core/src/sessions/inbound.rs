@@ -134,13 +134,22 @@ async fn apply_changes(
     changes: Vec<Change>,
 ) -> Result<(), crate::CoreError> {
     for change in changes {
-        let row = store
-            .get_message(instance, change.action.target())
-            .await?
-            .filter(|r| r.chat_id == change.chat);
-        let mut target: Option<Message> = row
-            .as_ref()
-            .and_then(|r| serde_json::from_str(&r.payload).ok());
+        let mut prev_body = None;
+        let target = super::messaging::change_stored(
+            store,
+            instance,
+            change.action.target(),
+            &change.chat,
+            |t| match &change.action {
+                Action::React { emoji, .. } => t.set_reaction(&change.actor, emoji),
+                Action::Edit { body, .. } => {
+                    prev_body = t.body.replace(body.clone());
+                    t.edited = true;
+                }
+                Action::Revoke { .. } => t.revoke(),
+            },
+        )
+        .await?;
         if target.is_none() {
             tracing::debug!(%instance, chat = %change.chat, target = %change.action.target(), "change to a message we never stored");
         }
@@ -149,41 +158,19 @@ async fn apply_changes(
             .map(|t| t.id.clone())
             .unwrap_or_else(|| change.action.target().to_string());
         let (name, payload) = match &change.action {
-            Action::React { emoji, .. } => {
-                if let Some(t) = target.as_mut() {
-                    t.set_reaction(&change.actor, emoji);
-                }
-                (
-                    "message.reaction",
-                    json!({"id": change.id, "reaction": emoji, "senderId": change.actor, "messageId": target_id}),
-                )
-            }
-            Action::Edit { body, .. } => {
-                let prev = target.as_ref().and_then(|t| t.body.clone());
-                if let Some(t) = target.as_mut() {
-                    t.body = Some(body.clone());
-                    t.edited = true;
-                }
-                (
-                    "message.edited",
-                    json!({"id": target_id, "newBody": body, "prevBody": prev}),
-                )
-            }
-            Action::Revoke { .. } => {
-                if let Some(t) = target.as_mut() {
-                    t.revoke();
-                }
-                (
-                    "message.revoked",
-                    json!({"id": target_id, "revokedBy": change.actor}),
-                )
-            }
+            Action::React { emoji, .. } => (
+                "message.reaction",
+                json!({"id": change.id, "reaction": emoji, "senderId": change.actor, "messageId": target_id}),
+            ),
+            Action::Edit { body, .. } => (
+                "message.edited",
+                json!({"id": target_id, "newBody": body, "prevBody": prev_body}),
+            ),
+            Action::Revoke { .. } => (
+                "message.revoked",
+                json!({"id": target_id, "revokedBy": change.actor}),
+            ),
         };
-        if let Some(t) = &target {
-            let payload =
-                serde_json::to_string(t).map_err(|e| crate::CoreError::Internal(e.to_string()))?;
-            store.set_message_payload(instance, &t.id, &payload).await?;
-        }
         events
             .emit(instance, name, payload, Some(&change.chat))
             .await?;

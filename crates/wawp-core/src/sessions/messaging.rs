@@ -151,6 +151,29 @@ pub(super) fn decode(row: &MessageRow) -> Option<Message> {
     serde_json::from_str(&row.payload).ok()
 }
 
+/// Applies `change` to the stored message `id` of `chat` as it stands in the store, atomically
+/// (see [`wawp_store::Store::update_message`]): a receipt, a vote and a reaction arriving together
+/// all land. Answers the message as changed, or `None` when `chat` has no such stored message.
+pub(crate) async fn change_stored(
+    store: &wawp_store::Store,
+    instance: &str,
+    id: &str,
+    chat: &str,
+    change: impl FnOnce(&mut Message),
+) -> Result<Option<Message>, CoreError> {
+    let mut changed = None;
+    store
+        .update_message(instance, id, |row| {
+            let mut message = decode(row).filter(|_| row.chat_id == chat)?;
+            change(&mut message);
+            let payload = serde_json::to_string(&message).ok()?;
+            changed = Some(message);
+            Some(payload)
+        })
+        .await?;
+    Ok(changed)
+}
+
 pub(super) fn engine_error(e: EngineError) -> CoreError {
     match e {
         EngineError::InvalidChat(m) | EngineError::InvalidPhone(m) => CoreError::Invalid(m),

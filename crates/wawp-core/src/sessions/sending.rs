@@ -131,7 +131,7 @@ impl SessionManager {
         emoji: &str,
     ) -> Result<Message, CoreError> {
         let (sender, me) = self.working_sender(id).await?;
-        let mut target = self.message(id, chat, message_id).await?;
+        let target = self.message(id, chat, message_id).await?;
         let author = target.author.clone();
         sender
             .react(
@@ -143,9 +143,8 @@ impl SessionManager {
             )
             .await
             .map_err(engine_error)?;
-        target.set_reaction(&me, emoji);
-        self.rewrite(id, &target).await?;
-        Ok(target)
+        self.change(id, chat, &target, |m| m.set_reaction(&me, emoji))
+            .await
     }
 
     /// Replaces the text of one of our messages; answers with the message as it now stands.
@@ -157,7 +156,7 @@ impl SessionManager {
         text: &str,
     ) -> Result<Message, CoreError> {
         let (sender, _) = self.working_sender(id).await?;
-        let mut target = self.message(id, chat, message_id).await?;
+        let target = self.message(id, chat, message_id).await?;
         if !target.from_me {
             return Err(CoreError::Invalid(
                 "only your own messages can be edited".into(),
@@ -172,10 +171,11 @@ impl SessionManager {
             .edit_text(chat, &target.data.id.id, text)
             .await
             .map_err(engine_error)?;
-        target.body = Some(text.to_string());
-        target.edited = true;
-        self.rewrite(id, &target).await?;
-        Ok(target)
+        self.change(id, chat, &target, |m| {
+            m.body = Some(text.to_string());
+            m.edited = true;
+        })
+        .await
     }
 
     /// Deletes one of our messages for everyone.
@@ -186,7 +186,7 @@ impl SessionManager {
         message_id: &str,
     ) -> Result<(), CoreError> {
         let (sender, _) = self.working_sender(id).await?;
-        let mut target = self.message(id, chat, message_id).await?;
+        let target = self.message(id, chat, message_id).await?;
         if !target.from_me {
             return Err(CoreError::Invalid(
                 "only your own messages can be deleted for everyone".into(),
@@ -196,8 +196,9 @@ impl SessionManager {
             .revoke(chat, &target.data.id.id)
             .await
             .map_err(engine_error)?;
-        target.revoke();
-        self.rewrite(id, &target).await
+        self.change(id, chat, &target, Message::revoke)
+            .await
+            .map(|_| ())
     }
 
     /// Sends read receipts for `message_ids` (serialized or bare) of `chat`.
@@ -329,12 +330,20 @@ impl SessionManager {
         Ok(())
     }
 
-    async fn rewrite(&self, id: &InstanceId, message: &Message) -> Result<(), CoreError> {
-        let payload =
-            serde_json::to_string(message).map_err(|e| CoreError::Internal(e.to_string()))?;
-        self.store
-            .set_message_payload(id.as_str(), &message.id, &payload)
-            .await?;
-        Ok(())
+    /// Applies `change` to the stored `message` of `chat` (atomically, from the row as it now stands) and
+    /// answers it as changed.
+    pub(super) async fn change(
+        &self,
+        id: &InstanceId,
+        chat: &str,
+        message: &Message,
+        change: impl FnOnce(&mut Message),
+    ) -> Result<Message, CoreError> {
+        super::messaging::change_stored(&self.store, id.as_str(), &message.id, chat, change)
+            .await?
+            .ok_or_else(|| CoreError::NotFound {
+                kind: "message",
+                id: message.id.clone(),
+            })
     }
 }

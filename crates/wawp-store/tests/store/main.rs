@@ -2,6 +2,7 @@
 //! PostgreSQL when `WAWP_TEST_DATABASE_URL` is set (skipped, with a note on stderr, otherwise).
 //! Rows get per-run unique ids, so the PostgreSQL leg can reuse one database across runs.
 
+mod messages;
 mod outbox;
 mod schema_parity;
 
@@ -66,6 +67,15 @@ fn token(max_instances: Option<i64>) -> TokenRow {
         revoked_at: None,
         last_used_at: None,
     }
+}
+
+/// A new instance (and its owner token) in `store`; answers its id.
+async fn an_instance(store: &Store) -> String {
+    let owner = token(None);
+    store.insert_token(&owner).await.expect("token");
+    let inst = instance(&owner.id);
+    store.insert_instance(&inst, None).await.expect("instance");
+    inst.id
 }
 
 fn instance(token_id: &str) -> InstanceRow {

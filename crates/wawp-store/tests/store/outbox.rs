@@ -5,20 +5,12 @@ use wawp_store::{
     FailedAttempt, MessageRow, NewDelivery, NewEvent, NewMessage, Outcome, Settled, Store,
 };
 
-use super::{Backend, backends, instance, token, unique};
+use super::{Backend, an_instance, backends, unique};
 
 /// Claims are global (the dispatcher serves every instance) and the PostgreSQL leg shares one
 /// database between tests: these tests run one at a time and delete their instance (and so its
 /// events and deliveries) when done.
 static CLAIMS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-async fn an_instance(store: &Store) -> String {
-    let owner = token(None);
-    store.insert_token(&owner).await.expect("token");
-    let inst = instance(&owner.id);
-    store.insert_instance(&inst, None).await.expect("instance");
-    inst.id
-}
 
 fn event(instance_id: &str, chat: Option<&str>, hooks: &[&str], created_at: i64) -> NewEvent {
     let event_id = unique("evt");
