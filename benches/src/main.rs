@@ -131,6 +131,11 @@ fn parse_kv(s: &str) -> Result<(String, String), String> {
         .ok_or_else(|| format!("`{s}` is not KEY=VALUE"))
 }
 
+/// Every stanza, request and event allocates and frees small buffers on every thread; glibc's
+/// malloc was a large share of a busy process's CPU (benches/README.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let threads = match &cli.command {

@@ -22,7 +22,7 @@ use anyhow::Context as _;
 use clap::Args;
 use tokio::sync::Semaphore;
 
-use crate::http::Http;
+use crate::http::{Body, Http};
 use crate::relay_clients::{Linked, Tracker, link};
 use crate::relay_report::{CpuProbe, RunResult, print_header, print_row};
 use crate::stack;
@@ -82,6 +82,9 @@ struct Rig {
     clients: Vec<Linked>,
     tracker: Arc<Tracker>,
     fakewa: stack::Proc,
+    http: Http,
+    /// fakewa's `http://host:port`.
+    admin: String,
     _dir: tempfile::TempDir,
 }
 
@@ -172,6 +175,8 @@ async fn start(bin: &std::path::Path, args: &RelayArgs) -> anyhow::Result<Rig> {
         clients,
         tracker,
         fakewa,
+        http,
+        admin: fakewa_http,
         _dir: dir,
     })
 }
@@ -296,7 +301,9 @@ async fn open_loop_for(rig: &Arc<Rig>, run: u64, plan: &OpenLoop) -> anyhow::Res
         counts.0.load(Ordering::Relaxed),
         counts.1.load(Ordering::Relaxed),
     );
-    RunResult::collect(&rig.tracker, t0, send_secs, ok, errors, lag, cpu)
+    let mut r = RunResult::collect(&rig.tracker, t0, send_secs, ok, errors, lag, cpu)?;
+    r.queued = queued(rig).await;
+    Ok(r)
 }
 
 /// `k` senders for `--duration` s, each sending when its previous send returned.
@@ -344,5 +351,15 @@ async fn closed_loop_for(
         counts.0.load(Ordering::Relaxed),
         counts.1.load(Ordering::Relaxed),
     );
-    RunResult::collect(&rig.tracker, t0, send_secs, ok, errors, Duration::ZERO, cpu)
+    let mut r = RunResult::collect(&rig.tracker, t0, send_secs, ok, errors, Duration::ZERO, cpu)?;
+    r.queued = queued(rig).await;
+    Ok(r)
+}
+
+/// What fakewa still holds in its queues after a run's drain (`GET /admin/stats`): stanzas sent
+/// and never acknowledged, by class. `None` when the stats cannot be read.
+async fn queued(rig: &Rig) -> Option<serde_json::Value> {
+    let url = format!("{}/admin/stats", rig.admin);
+    let answer = rig.http.call("GET", &url, None, Body::Empty).await.ok()?;
+    answer.ok("fakewa stats").ok()?.get("queued").cloned()
 }

@@ -72,6 +72,8 @@ pub(crate) struct RunResult {
     /// How late the open loop started its latest send.
     pub lag: Duration,
     pub cpu: Cpu,
+    /// fakewa's queued stanzas by class after the drain (`GET /admin/stats`).
+    pub queued: Option<serde_json::Value>,
 }
 
 impl RunResult {
@@ -100,6 +102,7 @@ impl RunResult {
             latency: r.latency,
             lag,
             cpu,
+            queued: None,
         })
     }
 }
@@ -143,6 +146,14 @@ pub(crate) fn print_row(mode: &str, r: &RunResult) {
         pct(r.cpu.other),
         per_msg
     );
+    if let Some(q) = r.queued.as_ref().and_then(|q| q.as_object())
+        && !q.is_empty()
+    {
+        println!(
+            "               (still queued in fakewa after the drain: {})",
+            serde_json::Value::Object(q.clone())
+        );
+    }
     if r.duplicates > 0 || r.stale > 0 {
         println!(
             "               ({} duplicates, {} stale texts)",

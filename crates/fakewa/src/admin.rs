@@ -43,6 +43,7 @@ type Shd = State<Arc<Shared>>;
 pub(crate) fn routes() -> Router<Arc<Shared>> {
     Router::new()
         .route("/health", get(health))
+        .route("/stats", get(stats))
         .route("/ca", get(ca))
         .route("/media-ca", get(media_ca))
         .route("/phones", post(create_phone))
@@ -80,6 +81,17 @@ fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, FakeWaError> {
 
 async fn health() -> Json<Value> {
     Json(json!({ "status": "ok" }))
+}
+
+/// Connected devices and the stanzas waiting in their queues (sent and not yet acknowledged, or
+/// held for an offline device), by class: a relay that keeps up holds few.
+async fn stats(State(s): Shd) -> Json<Value> {
+    let stats = s.mail().stats();
+    Json(json!({
+        "connections": stats.connections,
+        "queued": stats.queued,
+        "devices": stats.devices,
+    }))
 }
 
 async fn ca(State(s): Shd) -> Json<Value> {

@@ -34,10 +34,12 @@ mod admin;
 mod certs;
 mod conn;
 mod error;
+mod mailbox;
 mod media;
 mod persist;
 mod phone;
 mod pictures;
+mod queue;
 mod server;
 mod stanza;
 mod state;
@@ -164,6 +166,8 @@ pub(crate) struct Shared {
     pub token: CancellationToken,
     pub tracker: TaskTracker,
     state: Mutex<state::State>,
+    /// The state's routing table and queues, reachable without the state mutex.
+    mail: Arc<mailbox::Mailboxes>,
     pub phones: Mutex<HashMap<String, Arc<phone::Phone>>>,
     /// Serialises phone creation, so two requests for one number make one account.
     pub create_lock: tokio::sync::Mutex<()>,
@@ -173,6 +177,11 @@ pub(crate) struct Shared {
 impl Shared {
     pub fn state(&self) -> MutexGuard<'_, state::State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Routing and queues, locked per device (`mailbox`).
+    pub fn mail(&self) -> &mailbox::Mailboxes {
+        &self.mail
     }
 
     pub fn phones(&self) -> MutexGuard<'_, HashMap<String, Arc<phone::Phone>>> {
@@ -200,6 +209,7 @@ impl FakeWa {
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
         let (media, media_tcp) = media::Media::bind(&config).await?;
+        let state = state::State::default();
         let shared = Arc::new(Shared {
             config,
             addr,
@@ -207,7 +217,8 @@ impl FakeWa {
             media: Arc::new(media),
             token: CancellationToken::new(),
             tracker: TaskTracker::new(),
-            state: Mutex::new(state::State::default()),
+            mail: state.mail.clone(),
+            state: Mutex::new(state),
             phones: Mutex::new(HashMap::new()),
             create_lock: tokio::sync::Mutex::new(()),
             conn_seq: AtomicU64::new(0),
@@ -385,6 +396,12 @@ impl FakeWa {
     /// Closes the socket of one device (fault injection). `true` if it was connected.
     pub async fn drop_connection(&self, jid: &str) -> Result<bool, FakeWaError> {
         stanza::login::drop_connection(&self.shared, jid)
+    }
+
+    /// Stanzas waiting in the devices' queues (held for an offline device, or sent and not yet
+    /// acknowledged), as `(number, device, class, id)`; `GET /admin/stats` counts them.
+    pub fn queued(&self) -> Vec<(String, u16, String, String)> {
+        self.shared.mail().queued()
     }
 
     /// Stops the listener, every connection and every virtual phone.

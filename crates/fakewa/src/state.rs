@@ -1,10 +1,14 @@
-//! The shared state of one fakewa instance: accounts, devices with their prekeys, the routing table
-//! (device → live connection) and the per-device delivery queues.
+//! The shared state of one fakewa instance: accounts, devices with their prekeys, and a handle on the
+//! routing table (device → live connection) and the per-device delivery queues.
 //!
-//! One `std::sync::Mutex` guards it all; sections are short and never held across an `.await`.
+//! One `std::sync::Mutex` guards it all except the routing table and the queues (`mailbox`, locked per
+//! device); sections are short and never held across an `.await`.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::Arc;
 use std::time::Instant;
+
+use crate::mailbox::Mailboxes;
 
 use tokio::sync::{mpsc, oneshot};
 use wacore::libsignal::protocol::KeyPair;
@@ -19,6 +23,8 @@ pub(crate) type DevKey = (String, u16);
 #[derive(Debug)]
 pub(crate) enum Out {
     Node(Node),
+    /// A relayed stanza, shared with the device's queue (no copy per recipient).
+    Shared(Arc<Node>),
     /// Send the node (if any), then close the socket.
     Close(Option<Node>),
 }
@@ -76,15 +82,6 @@ pub(crate) struct Account {
     pub about: String,
 }
 
-/// One stanza waiting for (or already sent to and not yet acknowledged by) a device.
-pub(crate) struct Queued {
-    pub class: &'static str,
-    pub id: String,
-    pub node: Node,
-    /// Chat states expire; everything else waits until acknowledged.
-    pub expires: Option<Instant>,
-}
-
 /// A registration connection (a client showing a QR code) waiting for a phone.
 pub(crate) struct PendingReg {
     pub conn_id: u64,
@@ -117,10 +114,10 @@ pub(crate) struct State {
     /// Registration push name → account (the suite's `mock-phone/scan-qr`).
     pub names: HashMap<String, String>,
     pub devices: HashMap<DevKey, DeviceRec>,
-    pub conns: HashMap<DevKey, ConnRef>,
     pub pending: HashMap<[u8; 32], PendingReg>,
     pub link_codes: HashMap<String, LinkCode>,
-    pub queues: HashMap<DevKey, VecDeque<Queued>>,
+    /// Who is connected and what waits for each device (locked per device; see `mailbox`).
+    pub mail: Arc<Mailboxes>,
     /// Target account → (subscriber device, the jid as it subscribed).
     pub subscribers: HashMap<String, Vec<(DevKey, String)>>,
     /// Noise keys of unlinked companions: their next login gets `<failure reason="401"/>`.
@@ -162,109 +159,19 @@ impl State {
         out
     }
 
-    /// Queues `node` for a device and sends it at once if the device is online and active.
-    pub fn deliver(&mut self, dev: &DevKey, class: &'static str, id: String, node: Node) {
-        if let Some(conn) = self.conns.get(dev)
-            && conn.active
-        {
-            let _ = conn.tx.send(Out::Node(node.clone()));
-        }
-        self.queues
-            .entry(dev.clone())
-            .or_default()
-            .push_back(Queued {
-                class,
-                id,
-                node,
-                expires: None,
-            });
-    }
-
-    /// As [`State::deliver`], with the copy for the live connection made by the caller before it
-    /// took the lock (deep node clones are the longest part of a relay; the one mutex should not
-    /// wait for them).
-    pub fn deliver_prepared(
-        &mut self,
-        dev: &DevKey,
-        class: &'static str,
-        id: String,
-        node: Node,
-        live: Node,
-    ) {
-        if let Some(conn) = self.conns.get(dev)
-            && conn.active
-        {
-            let _ = conn.tx.send(Out::Node(live));
-        }
-        self.queues
-            .entry(dev.clone())
-            .or_default()
-            .push_back(Queued {
-                class,
-                id,
-                node,
-                expires: None,
-            });
+    /// Queues `node` for a device and sends it at once if it is online ([`Mailboxes::deliver`]).
+    pub fn deliver(&self, dev: &DevKey, class: &'static str, id: String, node: Node) {
+        self.mail.deliver(dev, class, id, node);
     }
 
     /// Sends a chat state now, or keeps it until `expires` for an offline device.
-    pub fn deliver_ephemeral(&mut self, dev: &DevKey, node: Node, expires: Instant) {
-        if let Some(conn) = self.conns.get(dev)
-            && conn.active
-        {
-            let _ = conn.tx.send(Out::Node(node));
-            return;
-        }
-        self.queues
-            .entry(dev.clone())
-            .or_default()
-            .push_back(Queued {
-                class: "chatstate",
-                id: String::new(),
-                node,
-                expires: Some(expires),
-            });
+    pub fn deliver_ephemeral(&self, dev: &DevKey, node: Node, expires: Instant) {
+        self.mail.deliver_ephemeral(dev, node, expires);
     }
 
     /// Sends a node to a device only if it is connected (no queueing).
     pub fn send_live(&self, dev: &DevKey, node: Node) -> bool {
-        match self.conns.get(dev) {
-            Some(conn) => conn.tx.send(Out::Node(node)).is_ok(),
-            None => false,
-        }
-    }
-
-    /// Forgets what the device acknowledged (an `<ack>` or its receipt for a message).
-    pub fn acked(&mut self, dev: &DevKey, class: &str, id: &str) {
-        if let Some(q) = self.queues.get_mut(dev) {
-            q.retain(|e| !(e.id == id && (e.class == class || class == "*")));
-        }
-    }
-
-    /// Sends everything queued for a device (FIFO), drops expired chat states, marks the device active.
-    /// Returns how many stanzas went out.
-    pub fn flush(&mut self, dev: &DevKey) -> usize {
-        let Some(conn) = self.conns.get_mut(dev) else {
-            return 0;
-        };
-        conn.active = true;
-        let tx = conn.tx.clone();
-        let now = Instant::now();
-        let mut sent = 0;
-        if let Some(q) = self.queues.get_mut(dev) {
-            q.retain(|e| e.expires.is_none_or(|t| t > now));
-            for e in q.iter() {
-                let mut node = e.node.clone();
-                if e.expires.is_none() {
-                    node.attrs.insert("offline", "1");
-                }
-                if tx.send(Out::Node(node)).is_ok() {
-                    sent += 1;
-                }
-            }
-            q.retain(|e| e.expires.is_none());
-        }
-        sent
+        self.mail.send_live(dev, node)
     }
 
     pub fn next_id(&mut self, prefix: &str) -> String {

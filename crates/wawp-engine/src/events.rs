@@ -56,7 +56,8 @@ pub enum EngineEvent {
     },
     /// A call rang, was answered on another device, or ended.
     Call(crate::calls::CallSignal),
-    /// Every client event, raw (after its mapped event, if any), for `engine.event`.
+    /// Every client event, raw (after its mapped event, if any), for `engine.event`; only while
+    /// the session's [`crate::RawEvents`] is on.
     Raw(crate::signals::RawEvent),
 }
 
@@ -91,6 +92,8 @@ pub(crate) fn user_of(jid: &impl ToString) -> String {
     user.split([':', '.']).next().unwrap_or("").to_string()
 }
 
+/// wawp's event for a client event, if it maps one. Each kind matched here must be listed in
+/// `session::MAPPED_KINDS`, or the client is never asked for it.
 pub(crate) fn from_client_event(event: &Event) -> Option<EngineEvent> {
     Some(match event {
         Event::PairingQrCode(qr) => EngineEvent::Qr {

@@ -34,8 +34,8 @@ pub use interactive::{EventInfo, List, ListRow, ListSection, SentWithSecret};
 pub use messages::{Action, Content, InboundSink, IncomingMessage, Location, Poll, Quoted};
 pub use pictures::Picture;
 pub use send_media::{LinkPreview, MediaInfo, MediaKind, MediaRef, OutgoingMedia};
-pub use session::EngineSession;
 pub use session::{EngineSender, SentMessage};
+pub use session::{EngineSession, RawEvents};
 pub use signals::{PresenceUpdate, RawEvent};
 
 /// How the engine reaches WhatsApp.
@@ -78,16 +78,29 @@ impl Engine {
     }
 
     /// Starts a client for the session `key` (its key store is created on first use). Events
-    /// arrive on the returned session's channel; it connects, and reconnects on its own.
+    /// arrive on the returned session's channel; it connects, and reconnects on its own. Raw
+    /// events (`engine.event`) start off; see [`Engine::start_session_with`].
     pub async fn start_session(
         &self,
         key: &str,
         inbound: std::sync::Arc<dyn InboundSink>,
     ) -> Result<EngineSession, EngineError> {
+        self.start_session_with(key, inbound, false).await
+    }
+
+    /// [`Engine::start_session`], with raw events (`engine.event`) on from the first event when
+    /// `raw_events` (switched later with [`EngineSession::raw_events`]).
+    pub async fn start_session_with(
+        &self,
+        key: &str,
+        inbound: std::sync::Arc<dyn InboundSink>,
+        raw_events: bool,
+    ) -> Result<EngineSession, EngineError> {
         EngineSession::start(
             &self.config,
             &keystore::path(&self.config.keys_dir, key),
             inbound,
+            raw_events,
         )
         .await
     }

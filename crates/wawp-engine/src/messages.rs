@@ -1,7 +1,9 @@
 //! Messages as wawp sees them, turned from whatsapp-rust's protobuf messages, and the chat-id
 //! conventions (`123@c.us` out, every documented form in).
 
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 use wacore::proto_helpers::MessageExt;
@@ -106,7 +108,19 @@ pub trait InboundSink: Send + Sync + 'static {
 }
 
 /// whatsapp-rust's inbound durability hook, forwarding to an [`InboundSink`].
-pub(crate) struct DurableInbound(pub Arc<dyn InboundSink>);
+pub(crate) struct DurableInbound {
+    sink: Arc<dyn InboundSink>,
+    unknown_lids: UnknownLids,
+}
+
+impl DurableInbound {
+    pub(crate) fn new(sink: Arc<dyn InboundSink>) -> Self {
+        DurableInbound {
+            sink,
+            unknown_lids: UnknownLids::default(),
+        }
+    }
+}
 
 #[whatsapp_rust::async_trait]
 impl whatsapp_rust::InboundDurabilityHook for DurableInbound {
@@ -117,12 +131,12 @@ impl whatsapp_rust::InboundDurabilityHook for DurableInbound {
     ) -> whatsapp_rust::anyhow::Result<()> {
         let mut messages: Vec<IncomingMessage> = batch.iter().map(incoming).collect();
         for (m, raw) in messages.iter_mut().zip(batch) {
-            resolve_lids(&client, m).await;
+            resolve_lids(&client, &self.unknown_lids, m).await;
             if let Some(addon) = m.content.addon.as_mut() {
                 crate::addons::address(&client, raw, addon).await;
             }
         }
-        self.0
+        self.sink
             .commit(messages)
             .await
             .map_err(whatsapp_rust::anyhow::Error::msg)
@@ -160,23 +174,98 @@ fn incoming(m: &InboundMessage) -> IncomingMessage {
     }
 }
 
+/// LIDs whose phone number the client did not know, recently.
+///
+/// whatsapp-rust keeps every known LID mapping in memory (loaded from the key store at start, and
+/// added to as it learns them), but a LID it does not know costs a key-store query on each lookup.
+/// A group whose members hide their numbers (no `participant_pn` on their messages) would pay that
+/// query for every message it receives, so a miss is remembered for [`UNKNOWN_LID_TTL`]: a number
+/// learned meanwhile shows that much later (messages that carry the number never look it up).
+#[derive(Default)]
+struct UnknownLids(std::sync::Mutex<HashMap<String, Instant>>);
+
+/// How long an unknown LID is not looked up again.
+const UNKNOWN_LID_TTL: Duration = Duration::from_secs(30);
+/// Most unknown LIDs remembered; past that, the expired ones are dropped (all of them if none is).
+const UNKNOWN_LIDS_MAX: usize = 4096;
+
+impl UnknownLids {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Instant>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether `lid` (user part) was unknown less than [`UNKNOWN_LID_TTL`] ago.
+    fn recently_unknown(&self, lid: &str, now: Instant) -> bool {
+        self.lock()
+            .get(lid)
+            .is_some_and(|at| now.duration_since(*at) < UNKNOWN_LID_TTL)
+    }
+
+    fn remember(&self, lid: &str, now: Instant) {
+        let mut map = self.lock();
+        if map.len() >= UNKNOWN_LIDS_MAX {
+            map.retain(|_, at| now.duration_since(*at) < UNKNOWN_LID_TTL);
+            if map.len() >= UNKNOWN_LIDS_MAX {
+                map.clear();
+            }
+        }
+        map.insert(lid.to_string(), now);
+    }
+}
+
 /// Shows users by phone number wherever the client knows the LID's number (a LID-addressed
 /// message does not always carry its phone-number alternative).
-async fn resolve_lids(client: &whatsapp_rust::Client, m: &mut IncomingMessage) {
+async fn resolve_lids(
+    client: &whatsapp_rust::Client,
+    unknown: &UnknownLids,
+    m: &mut IncomingMessage,
+) {
     let quoted = m
         .content
         .quoted
         .as_mut()
         .and_then(|q| q.participant.as_mut());
+    // The chat and the sender of a one-to-one message are the same LID: look it up once.
+    let mut resolved: Vec<(String, Option<String>)> = Vec::new();
     for id in [Some(&mut m.chat), Some(&mut m.sender), quoted]
         .into_iter()
         .flatten()
     {
-        if let Some(user) = id.strip_suffix("@lid")
-            && let Ok(Some(entry)) = client.get_lid_pn_entry(&Jid::lid(user)).await
-        {
-            *id = format!("{}@c.us", entry.phone_number);
+        let Some(user) = id.strip_suffix("@lid") else {
+            continue;
+        };
+        let phone = match resolved.iter().find(|(lid, _)| lid == user) {
+            Some((_, phone)) => phone.clone(),
+            None => {
+                let phone = lid_phone(client, unknown, user).await;
+                resolved.push((user.to_string(), phone.clone()));
+                phone
+            }
+        };
+        if let Some(phone) = phone {
+            *id = format!("{phone}@c.us");
         }
+    }
+}
+
+/// The phone number of LID `user`, when the client knows it.
+async fn lid_phone(
+    client: &whatsapp_rust::Client,
+    unknown: &UnknownLids,
+    user: &str,
+) -> Option<String> {
+    let now = Instant::now();
+    if unknown.recently_unknown(user, now) {
+        return None;
+    }
+    match client.get_lid_pn_entry(&Jid::lid(user)).await {
+        Ok(Some(entry)) => Some(entry.phone_number.to_string()),
+        Ok(None) => {
+            unknown.remember(user, now);
+            None
+        }
+        // A failed lookup is not remembered: the next message asks again.
+        Err(_) => None,
     }
 }
 
@@ -520,5 +609,21 @@ mod tests {
         let reply = content_of(&text_message("answer", Some(&q)));
         assert_eq!(reply.body.as_deref(), Some("answer"));
         assert_eq!(reply.quoted, Some(q));
+    }
+
+    #[test]
+    fn an_unknown_lid_is_remembered_for_a_while_and_the_memory_is_bounded() {
+        let unknown = UnknownLids::default();
+        let t0 = Instant::now();
+        assert!(!unknown.recently_unknown("100", t0));
+        unknown.remember("100", t0);
+        assert!(unknown.recently_unknown("100", t0 + Duration::from_secs(1)));
+        assert!(!unknown.recently_unknown("100", t0 + UNKNOWN_LID_TTL));
+        assert!(!unknown.recently_unknown("200", t0));
+
+        for i in 0..UNKNOWN_LIDS_MAX + 10 {
+            unknown.remember(&i.to_string(), t0);
+        }
+        assert!(unknown.lock().len() <= UNKNOWN_LIDS_MAX);
     }
 }

@@ -3,11 +3,14 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
+use futures::FutureExt;
 use tokio::sync::{mpsc, oneshot};
 use whatsapp_rust::Client;
-use whatsapp_rust::bot::{Bot, EventDelivery};
+use whatsapp_rust::bot::Bot;
 use whatsapp_rust::pair_code::PairCodeOptions;
+use whatsapp_rust::prelude::{Event, EventHandler, EventInterest, EventKind, Subscription};
 use whatsapp_rust::transport::TokioWebSocketTransportFactory;
 
 use crate::events::{self, Account, EngineEvent};
@@ -21,6 +24,7 @@ use crate::{EngineConfig, EngineError, keystore};
 pub struct EngineSession {
     client: Arc<Client>,
     calls: crate::calls::Ringing,
+    raw: RawEvents,
     events: mpsc::UnboundedReceiver<EngineEvent>,
     exited: Option<oneshot::Receiver<()>>,
 }
@@ -30,6 +34,7 @@ impl EngineSession {
         config: &EngineConfig,
         store_path: &Path,
         inbound: Arc<dyn InboundSink>,
+        raw_events: bool,
     ) -> Result<EngineSession, EngineError> {
         let store = keystore::open(store_path).await?;
         let (tx, rx) = mpsc::unbounded_channel();
@@ -45,31 +50,7 @@ impl EngineSession {
                 config.media_roots_pem.as_deref(),
             )?)
             // Inbound messages are committed by wawp before WhatsApp is acknowledged.
-            .with_inbound_durability_hook(DurableInbound(inbound))
-            // Lifecycle events must be seen in order (QR before pairing before Connected).
-            .with_event_delivery(EventDelivery::Ordered { capacity: 1024 })
-            // Every kind: the mapped ones drive the session, and each is also forwarded raw for
-            // `engine.event` (a pointer copy; serialized only when a webhook asked for it).
-            .on_event(move |event, client| {
-                let forward = forward.clone();
-                let ringing = ringing.clone();
-                async move {
-                    if let Some(signal) = ringing.signal(&event) {
-                        let _ = forward.send(EngineEvent::Call(signal));
-                    }
-                    match events::from_client_event(&event) {
-                        Some(EngineEvent::Presence(mut p)) => {
-                            crate::signals::resolve_presence(&client, &mut p).await;
-                            let _ = forward.send(EngineEvent::Presence(p));
-                        }
-                        Some(e) => {
-                            let _ = forward.send(e);
-                        }
-                        None => {}
-                    }
-                    let _ = forward.send(EngineEvent::Raw(crate::signals::RawEvent(event)));
-                }
-            });
+            .with_inbound_durability_hook(DurableInbound::new(inbound));
         if let Some(name) = &config.push_name {
             builder = builder.with_push_name(name.clone());
         }
@@ -78,6 +59,43 @@ impl EngineSession {
             .await
             .map_err(|e| EngineError::Client(e.to_string()))?;
         let client = bot.client();
+        // Events are subscribed here rather than with the builder's `on_event` so that the set of
+        // kinds can change while the client runs: only the kinds wawp maps ([`MAPPED_KINDS`]),
+        // plus every kind while `engine.event` is wanted ([`RawEvents`]). Inbound messages reach
+        // wawp through the durability hook, so without `engine.event` a received text is no
+        // longer also built into an `Event::Messages` and queued for nothing. Subscribed before
+        // the client runs, so no lifecycle event is missed.
+        let (events_tx, mut events_rx) = mpsc::unbounded_channel::<Arc<Event>>();
+        let raw_on = Arc::new(AtomicBool::new(raw_events));
+        let interest = if raw_events {
+            EventInterest::ALL
+        } else {
+            mapped_interest()
+        };
+        let raw = RawEvents(Arc::new(RawSwitch {
+            on: raw_on.clone(),
+            subscription: client.subscribe(interest, Arc::new(Forward(events_tx))),
+        }));
+        // One drainer, so events are handled in arrival order (QR before pairing before
+        // Connected). The queue is unbounded like the channel it feeds: an event is never dropped
+        // (whatsapp-rust's ordered mailbox drops them when full), and the drainer only awaits a
+        // cached LID lookup for presences. It ends when the client (and its event bus) is gone.
+        let drain_client = Arc::downgrade(&client);
+        tokio::spawn(async move {
+            while let Some(event) = events_rx.recv().await {
+                let Some(client) = drain_client.upgrade() else {
+                    break;
+                };
+                let handled = std::panic::AssertUnwindSafe(handle_event(
+                    event, client, &ringing, &forward, &raw_on,
+                ))
+                .catch_unwind()
+                .await;
+                if handled.is_err() {
+                    tracing::warn!("client event handler panicked; continuing");
+                }
+            }
+        });
         let handle = bot.spawn();
         let (exited_tx, exited_rx) = oneshot::channel();
         tokio::spawn(async move {
@@ -88,9 +106,15 @@ impl EngineSession {
         Ok(EngineSession {
             client,
             calls,
+            raw,
             events: rx,
             exited: Some(exited_rx),
         })
+    }
+
+    /// The switch of raw event forwarding (`engine.event`) for this client.
+    pub fn raw_events(&self) -> RawEvents {
+        self.raw.clone()
     }
 
     /// The next lifecycle event; `None` once the session is gone.
@@ -148,6 +172,103 @@ impl EngineSession {
         if let Some(rx) = self.exited.take() {
             let _ = rx.await;
         }
+    }
+}
+
+/// The client event kinds wawp turns into its own events: [`events::from_client_event`] and
+/// [`crate::calls::Ringing::signal`]. A kind missing here never reaches them (unless
+/// `engine.event` is on), so keep the three in step.
+const MAPPED_KINDS: &[EventKind] = &[
+    EventKind::PairingQrCode,
+    EventKind::PairingQrCodesExhausted,
+    EventKind::PairSuccess,
+    EventKind::PairError,
+    EventKind::PairingCodeError,
+    EventKind::Connected,
+    EventKind::Disconnected,
+    EventKind::LoggedOut,
+    EventKind::ClientOutdated,
+    EventKind::Receipt,
+    EventKind::ChatPresence,
+    EventKind::Presence,
+    EventKind::ArchiveUpdate,
+    EventKind::IncomingCall,
+];
+
+fn mapped_interest() -> EventInterest {
+    EventInterest::of(MAPPED_KINDS)
+}
+
+/// Queues each client event for the drainer. Runs inside whatsapp-rust's dispatch, so it only
+/// queues (an unbounded send never waits).
+struct Forward(mpsc::UnboundedSender<Arc<Event>>);
+
+impl EventHandler for Forward {
+    fn handle_event(&self, event: Arc<Event>) {
+        let _ = self.0.send(event);
+    }
+
+    fn interest(&self) -> EventInterest {
+        mapped_interest()
+    }
+}
+
+/// One client event, in order: its call signal and mapped event, if any, then the event raw
+/// when `engine.event` is on.
+async fn handle_event(
+    event: Arc<Event>,
+    client: Arc<Client>,
+    ringing: &crate::calls::Ringing,
+    forward: &mpsc::UnboundedSender<EngineEvent>,
+    raw_on: &AtomicBool,
+) {
+    if let Some(signal) = ringing.signal(&event) {
+        let _ = forward.send(EngineEvent::Call(signal));
+    }
+    match events::from_client_event(&event) {
+        Some(EngineEvent::Presence(mut p)) => {
+            crate::signals::resolve_presence(&client, &mut p).await;
+            let _ = forward.send(EngineEvent::Presence(p));
+        }
+        Some(e) => {
+            let _ = forward.send(e);
+        }
+        None => {}
+    }
+    if raw_on.load(Ordering::Acquire) {
+        let _ = forward.send(EngineEvent::Raw(crate::signals::RawEvent(event)));
+    }
+}
+
+/// Turns on and off the raw forwarding of every client event (`engine.event`), for the domain to
+/// follow its webhooks. While off, the client only builds the events wawp maps. Cheap to clone.
+#[derive(Clone)]
+pub struct RawEvents(Arc<RawSwitch>);
+
+struct RawSwitch {
+    on: Arc<AtomicBool>,
+    /// Dropping it (with the last clone) unsubscribes; the client's bus is held weakly.
+    subscription: Subscription,
+}
+
+impl RawEvents {
+    /// `true`: every event kind, each also forwarded raw; `false`: only the mapped kinds.
+    pub fn set(&self, on: bool) {
+        // Events already queued follow the new setting; wawp-core checks its webhooks again
+        // before emitting `engine.event`, so a raw event straddling a change is harmless.
+        if on {
+            self.0.on.store(true, Ordering::Release);
+            self.0.subscription.update_interest(EventInterest::ALL);
+        } else {
+            self.0.subscription.update_interest(mapped_interest());
+            self.0.on.store(false, Ordering::Release);
+        }
+    }
+}
+
+impl std::fmt::Debug for RawEvents {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RawEvents({})", self.0.on.load(Ordering::Relaxed))
     }
 }
 

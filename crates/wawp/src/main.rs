@@ -92,6 +92,11 @@ impl Common {
     }
 }
 
+/// Every stanza, request and event allocates and frees small buffers on every thread; glibc's
+/// malloc was a large share of a busy process's CPU (benches/README.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = match tokio::runtime::Runtime::new() {

@@ -31,6 +31,11 @@ struct Args {
     no_phone_receipts: bool,
 }
 
+/// Every stanza allocates and frees small buffers on every thread; glibc's malloc was a large share
+/// of a busy relay's CPU (benches/README.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let _ = rustls::crypto::ring::default_provider().install_default();

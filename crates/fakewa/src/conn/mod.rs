@@ -172,16 +172,17 @@ async fn send_batch(
     let mut next = Some(first);
     let mut end = Batch::Sent;
     while let Some(out) = next.take() {
-        let node = match out {
+        let node = match &out {
             Out::Node(node) => Some(node),
+            Out::Shared(node) => Some(&**node),
             Out::Close(node) => {
                 end = Batch::Closing;
-                node
+                node.as_ref()
             }
         };
         if let Some(node) = node {
-            tracing::trace!("-> {}", wacore::xml::DisplayableNode(&node));
-            wire::push_frame(&mut packed, &ciphers.seal(&node)?)?;
+            tracing::trace!("-> {}", wacore::xml::DisplayableNode(node));
+            wire::push_frame(&mut packed, &ciphers.seal(node)?)?;
             frames += 1;
         }
         if matches!(end, Batch::Closing) || frames >= MAX_BATCH_FRAMES {

@@ -95,8 +95,6 @@ impl Phone {
 
 fn notifications_pending(shared: &Shared, number: &str) -> bool {
     shared
-        .state()
-        .queues
-        .get(&(number.to_string(), 0))
-        .is_some_and(|q| q.iter().any(|e| e.class == "notification"))
+        .mail()
+        .has_queued(&(number.to_string(), 0), "notification")
 }

@@ -10,5 +10,5 @@ pub(crate) fn handle(ctx: &mut Ctx, node: &Node) {
     else {
         return;
     };
-    ctx.shared.state().acked(dev, &class, &id);
+    ctx.shared.mail().acked(dev, &class, &id);
 }

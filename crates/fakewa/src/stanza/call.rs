@@ -91,7 +91,7 @@ pub(crate) fn offer_receipt(ctx: &mut Ctx, node: &Node) {
         .get_optional_child("offer")
         .and_then(|o| attr(o, "call-id"))
         .unwrap_or_default();
-    let mut st = ctx.shared.state();
+    let st = ctx.shared.state();
     let Some(rec) = st.calls.get(&call_id).cloned() else {
         return;
     };

@@ -150,8 +150,7 @@ pub(crate) fn remove_device(st: &mut State, pn: &str, device: u16, key_index: u3
     {
         st.removed.insert(k);
     }
-    st.queues.remove(&dev);
-    if let Some(conn) = st.conns.remove(&dev) {
+    if let Some(conn) = st.mail.forget(&dev) {
         let err = NodeBuilder::new("stream:error")
             .children([NodeBuilder::new("conflict")
                 .attr("type", "device_removed")

@@ -49,7 +49,7 @@ fn registration(
 }
 
 fn login(ctx: &mut Ctx, pn: String, device: u16) {
-    let mut st = ctx.shared.state();
+    let st = ctx.shared.state();
     let dev = (pn.clone(), device);
     let known = st
         .devices
@@ -62,8 +62,8 @@ fn login(ctx: &mut Ctx, pn: String, device: u16) {
         return;
     }
     let lid = st.device_jid(&pn, device, true);
-    let old = st.conns.insert(
-        dev.clone(),
+    let old = st.mail.connect(
+        &dev,
         ConnRef {
             id: ctx.conn_id,
             tx: ctx.tx.clone(),
@@ -94,12 +94,10 @@ pub(crate) fn on_passive(ctx: &mut Ctx, node: &Node, id: &str) {
         return;
     };
     if node.get_optional_child("active").is_none() {
-        if let Some(conn) = ctx.shared.state().conns.get_mut(&dev) {
-            conn.active = false;
-        }
+        ctx.shared.mail().set_passive(&dev);
         return;
     }
-    let count = ctx.shared.state().flush(&dev);
+    let count = ctx.shared.mail().flush(&dev);
     tracing::debug!(conn = ctx.conn_id, pn = %dev.0, device = dev.1, count, "offline queue flushed");
     ctx.send(
         NodeBuilder::new("ib")
@@ -114,9 +112,8 @@ pub(crate) fn on_passive(ctx: &mut Ctx, node: &Node, id: &str) {
 pub(crate) fn disconnected(ctx: &Ctx) {
     let mut st = ctx.shared.state();
     if let Some(dev) = &ctx.device
-        && st.conns.get(dev).is_some_and(|c| c.id == ctx.conn_id)
+        && st.mail.disconnect(dev, Some(ctx.conn_id)).is_some()
     {
-        st.conns.remove(dev);
         super::presence::device_gone(&mut st, &dev.0);
     }
     if st
@@ -132,11 +129,11 @@ pub(crate) fn disconnected(ctx: &Ctx) {
 pub(crate) fn drop_connection(shared: &Shared, jid: &str) -> Result<bool, FakeWaError> {
     let addr =
         util::parse_jid(jid).ok_or_else(|| FakeWaError::BadRequest(format!("bad jid {jid}")))?;
-    let mut st = shared.state();
+    let st = shared.state();
     let Some(pn) = st.pn_of(&addr.user, addr.lid) else {
         return Ok(false);
     };
-    match st.conns.remove(&(pn, addr.device)) {
+    match st.mail.disconnect(&(pn, addr.device), None) {
         Some(conn) => Ok(conn.tx.send(Out::Close(None)).is_ok()),
         None => Ok(false),
     }

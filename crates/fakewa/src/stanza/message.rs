@@ -87,7 +87,7 @@ pub(crate) fn handle(ctx: &mut Ctx, node: &Node) {
     targets.retain(|(dev, _)| *dev != sender && st.devices.contains_key(dev));
     // The copies are built without the lock: every stanza of every connection needs it.
     drop(st);
-    let copies: Vec<(DevKey, Node, Node)> = targets
+    let copies: Vec<(DevKey, Node)> = targets
         .into_iter()
         .map(|(dev, encs)| {
             let mut msg = base.clone();
@@ -96,16 +96,20 @@ pub(crate) fn handle(ctx: &mut Ctx, node: &Node) {
                 kids.push(identity.clone());
             }
             msg.content = Some(wacore_binary::node::NodeContent::Nodes(kids));
-            let live = msg.clone();
-            (dev, msg, live)
+            (dev, msg)
         })
         .collect();
-    let mut st = ctx.shared.state();
-    for (dev, msg, live) in copies {
-        tracing::debug!(%id, to = %dev.0, device = dev.1, "relay message");
-        if *s_dev == 0 && dev.0 == *s_pn {
-            st.phone_copies.insert(dev.clone());
+    if *s_dev == 0 {
+        let mut st = ctx.shared.state();
+        for (dev, _) in &copies {
+            if dev.0 == *s_pn {
+                st.phone_copies.insert(dev.clone());
+            }
         }
-        st.deliver_prepared(&dev, "message", id.clone(), msg, live);
+    }
+    let mail = ctx.shared.mail();
+    for (dev, msg) in copies {
+        tracing::debug!(%id, to = %dev.0, device = dev.1, "relay message");
+        mail.deliver(&dev, "message", id.clone(), msg);
     }
 }

@@ -137,7 +137,12 @@ pub(crate) fn announce(st: &mut State, pn: &str, pic_id: Option<&str>) {
         let n = notification(&bare, &nid, pic_id);
         st.deliver(&(pn.to_string(), device), "notification", nid, n);
     }
-    let others: Vec<_> = st.conns.keys().filter(|(p, _)| p != pn).cloned().collect();
+    let others: Vec<_> = st
+        .mail
+        .connected()
+        .into_iter()
+        .filter(|(p, _)| p != pn)
+        .collect();
     for dev in others {
         let nid = st.next_id("pic-");
         st.send_live(&dev, notification(&bare, &nid, pic_id));

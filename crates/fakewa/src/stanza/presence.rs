@@ -82,7 +82,7 @@ fn set_available(st: &mut State, pn: &str, available: bool) {
 
 /// A device went away: the account is unavailable once none of its devices is connected.
 pub(crate) fn device_gone(st: &mut State, pn: &str) {
-    let online = st.conns.keys().any(|(p, _)| p == pn);
+    let online = st.mail.connected().iter().any(|(p, _)| p == pn);
     if !online {
         set_available(st, pn, false);
     }
@@ -97,7 +97,7 @@ pub(crate) fn chatstate(ctx: &mut Ctx, node: &Node) {
         return;
     };
     let expires = Instant::now() + ctx.shared.config.chatstate_ttl;
-    let mut st = ctx.shared.state();
+    let st = ctx.shared.state();
     let Some(target) = st.pn_of(&to.user, to.lid) else {
         return;
     };

@@ -25,10 +25,10 @@ pub(crate) fn set_status(ctx: &mut Ctx, node: &Node, id: &str) {
     acc.about = text.clone();
     let notify = acc.push_name.clone();
     let targets: Vec<_> = st
-        .conns
-        .keys()
-        .filter(|d| **d != (pn.clone(), device))
-        .cloned()
+        .mail
+        .connected()
+        .into_iter()
+        .filter(|d| *d != (pn.clone(), device))
         .collect();
     for target in targets {
         let nid = st.next_id("st-");

@@ -28,14 +28,12 @@ pub(crate) fn handle(ctx: &mut Ctx, node: &Node) {
     }
     ctx.send(ack.build());
 
-    let mut st = ctx.shared.state();
-    st.acked(&author, "message", &id);
-    let listed: Vec<String> = node
-        .get_optional_child("list")
-        .map(|l| children(l).iter().filter_map(|i| attr(i, "id")).collect())
-        .unwrap_or_default();
-    for other in &listed {
-        st.acked(&author, "message", other);
+    let mail = ctx.shared.mail();
+    mail.acked(&author, "message", &id);
+    if let Some(list) = node.get_optional_child("list") {
+        for other in children(list).iter().filter_map(|i| attr(i, "id")) {
+            mail.acked(&author, "message", &other);
+        }
     }
     if author.1 == 0 && !ctx.shared.config.relay_phone_receipts {
         return;
@@ -43,6 +41,7 @@ pub(crate) fn handle(ctx: &mut Ctx, node: &Node) {
     let Some(to_addr) = util::parse_jid(&to) else {
         return;
     };
+    let st = ctx.shared.state();
     let Some(to_pn) = st.pn_of(&to_addr.user, to_addr.lid) else {
         return;
     };
@@ -70,12 +69,7 @@ pub(crate) fn handle(ctx: &mut Ctx, node: &Node) {
     if let Some(kids) = node.children() {
         relay.content = Some(wacore_binary::node::NodeContent::Nodes(kids.to_vec()));
     }
-    let copies: Vec<(u16, Node, Node)> = targets
-        .into_iter()
-        .map(|dev| (dev, relay.clone(), relay.clone()))
-        .collect();
-    let mut st = ctx.shared.state();
-    for (dev, copy, live) in copies {
-        st.deliver_prepared(&(to_pn.clone(), dev), "receipt", id.clone(), copy, live);
+    for dev in targets {
+        mail.deliver(&(to_pn.clone(), dev), "receipt", id.clone(), relay.clone());
     }
 }

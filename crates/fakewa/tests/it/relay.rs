@@ -69,6 +69,13 @@ async fn two_companions_exchange_text_with_receipts() {
         &[ReceiptType::Delivered, ReceiptType::Inactive],
     )
     .await;
+    // Every device acknowledged what it got: nothing stays queued (a relay that kept acknowledged
+    // stanzas grew without bound under load).
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while !fake.queued().is_empty() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(fake.queued(), Vec::new(), "stanzas never acknowledged");
     fake.shutdown().await;
 }
 
@@ -255,4 +262,55 @@ async fn a_restart_with_data_dir_keeps_accounts_and_links() {
     assert_eq!(a.text().await.1, "from the phone");
     fake.shutdown().await;
     let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_both_ways_leaves_nothing_queued_once_everything_is_acknowledged() {
+    let fake = start_fake().await;
+    fake.create_phone("15551110031", "Cy")
+        .await
+        .expect("phone A");
+    fake.create_phone("15551110032", "Di")
+        .await
+        .expect("phone B");
+    let mut a = link_by_qr(&fake, "15551110031").await;
+    let mut b = link_by_qr(&fake, "15551110032").await;
+    let (to_a, to_b) = (Jid::pn("15551110031"), Jid::pn("15551110032"));
+    a.client
+        .send_text(to_b.clone(), "first")
+        .await
+        .expect("first");
+    b.text().await;
+    b.client
+        .send_text(to_a.clone(), "first")
+        .await
+        .expect("first");
+    a.text().await;
+    const BURST: usize = 1000;
+    let sends = (0..BURST).flat_map(|i| {
+        [
+            (a.client.clone(), to_b.clone()),
+            (b.client.clone(), to_a.clone()),
+        ]
+        .map(|(client, to)| async move { client.send_text(to, &format!("burst {i}")).await })
+    });
+    for sent in futures::future::join_all(sends).await {
+        sent.expect("send");
+    }
+    for _ in 0..BURST {
+        a.text().await;
+        b.text().await;
+    }
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while !fake.queued().is_empty() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let left = fake.queued();
+    assert!(
+        left.is_empty(),
+        "{} stanzas never acknowledged: {:?}",
+        left.len(),
+        &left[..left.len().min(20)]
+    );
+    fake.shutdown().await;
 }

@@ -75,6 +75,10 @@ impl Default for EventsConfig {
     }
 }
 
+/// Turns a running client's raw events on (`true`) or off: the client only produces every event
+/// kind while a webhook of its instance names `engine.event`.
+pub type RawSwitch = Arc<dyn Fn(bool) + Send + Sync>;
+
 /// The events service. Cheap to clone.
 #[derive(Clone)]
 pub struct Events {
@@ -92,6 +96,10 @@ struct Inner {
     wake: Notify,
     /// Tells live streams that an instance committed events (payload: the instance id).
     live: broadcast::Sender<Arc<str>>,
+    /// Per running instance, what turns its client's raw events (`engine.event`) on and off.
+    raw_switches: Mutex<HashMap<String, RawSwitch>>,
+    /// Serializes [`Events::refresh_raw`], so the last setting applied is the latest one read.
+    raw_refresh: tokio::sync::Mutex<()>,
     /// Cancelled when the server stops: live streams end (graceful shutdown waits for them).
     streams: CancellationToken,
 }
@@ -136,6 +144,8 @@ impl Events {
                 cache: Mutex::new(HashMap::new()),
                 wake: Notify::new(),
                 live,
+                raw_switches: Mutex::new(HashMap::new()),
+                raw_refresh: tokio::sync::Mutex::new(()),
                 streams: CancellationToken::new(),
             }),
         }
@@ -281,7 +291,37 @@ impl Events {
         store.set_instance_config(instance_id, &json).await?;
         self.inner.instances.invalidate(instance_id);
         self.invalidate(instance_id);
+        // Before answering, so an event right after this call already finds raw events on.
+        self.refresh_raw(instance_id).await;
         Ok(hooks.iter().map(WebhookConfig::redacted).collect())
+    }
+
+    /// Follows the webhooks of `instance_id` with `switch` (its running client's raw events)
+    /// until [`Events::detach_raw`].
+    pub(crate) async fn attach_raw(&self, instance_id: &str, switch: RawSwitch) {
+        if let Ok(mut switches) = self.inner.raw_switches.lock() {
+            switches.insert(instance_id.to_string(), switch);
+        }
+        self.refresh_raw(instance_id).await;
+    }
+
+    /// Forgets the switch of a client that stopped.
+    pub(crate) fn detach_raw(&self, instance_id: &str) {
+        if let Ok(mut switches) = self.inner.raw_switches.lock() {
+            switches.remove(instance_id);
+        }
+    }
+
+    /// Turns the instance's raw events on exactly when one of its webhooks names `engine.event`.
+    async fn refresh_raw(&self, instance_id: &str) {
+        let _serial = self.inner.raw_refresh.lock().await;
+        let switch = match self.inner.raw_switches.lock() {
+            Ok(switches) => switches.get(instance_id).cloned(),
+            Err(_) => None,
+        };
+        if let Some(switch) = switch {
+            switch(self.subscribed(instance_id, webhook::RAW_EVENT).await);
+        }
     }
 
     /// Validates webhooks given at `/v2/session/create` (`config.webhooks`), returning the

@@ -54,9 +54,15 @@ impl SessionTask {
                 s.status = SessionStatus::Starting;
                 s.qr = None;
             });
+            // Raw events (`engine.event`) from the first one when a webhook already wants them;
+            // `attach_raw` below follows later changes.
+            let raw = self
+                .events
+                .subscribed(self.id.as_str(), crate::events::webhook::RAW_EVENT)
+                .await;
             let session = match self
                 .engine
-                .start_session(self.id.as_str(), self.inbound.clone())
+                .start_session_with(self.id.as_str(), self.inbound.clone(), raw)
                 .await
             {
                 Ok(session) => session,
@@ -68,7 +74,13 @@ impl SessionTask {
                 }
             };
             self.sender.send_replace(Some(session.sender()));
+            // The client produces every event kind only while a webhook wants `engine.event`.
+            let raw = session.raw_events();
+            self.events
+                .attach_raw(self.id.as_str(), Arc::new(move |on| raw.set(on)))
+                .await;
             let end = self.drive(session).await;
+            self.events.detach_raw(self.id.as_str());
             self.sender.send_replace(None);
             match end {
                 ClientEnd::Finish => return,
