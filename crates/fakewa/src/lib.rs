@@ -10,7 +10,9 @@
 //!   (`conn::noise`: XX, IK, XXfallback), then encrypted binary nodes handled in arrival order.
 //! - `stanza`: one module per stanza kind (iq dispatch, pairing, login, prekeys, usync, message relay,
 //!   receipts, presence/chatstate, acks, app state, call signaling).
-//! - `state`: accounts, devices, routing table and per-device queues behind one short-held mutex.
+//! - `state`: accounts, devices and their keys behind one short-held mutex.
+//! - `mailbox`: the routing table and the per-device delivery queues (`queue`, indexed by stanza id),
+//!   one lock per device, so relaying, acks and flushes of different devices run in parallel.
 //! - `certs`: fakewa's root, intermediate and Noise static keys and the signed chain.
 //! - `phone`: virtual phones — whatsapp-rust clients acting as device 0 of each account (`phone::keyshare`:
 //!   the app-state key push to new companions).
