@@ -232,6 +232,14 @@ impl FakeWa {
         };
         let app = server::app(shared.clone());
         let token = shared.token.clone();
+        // No Nagle: a stanza goes out when it is written. With Nagle, a small write that follows
+        // another still unacknowledged waits for the peer's delayed ACK (up to 40 ms), which
+        // turned a 3 ms delivery into 40 ms as soon as a device got ~100 stanzas a second.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!("TCP_NODELAY not set: {e}");
+            }
+        });
         shared.tracker.spawn(async move {
             let serve = axum::serve(listener, app).with_graceful_shutdown(token.cancelled_owned());
             if let Err(e) = serve.await {

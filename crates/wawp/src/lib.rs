@@ -59,6 +59,13 @@ pub async fn serve(
 
     // A graceful stop waits for open responses: end the event streams first.
     let events = core.events().clone();
+    // No Nagle: an answer goes out when it is written, not after the client's delayed ACK (up to
+    // 40 ms once a keep-alive connection carries back-to-back requests).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!("TCP_NODELAY not set: {e}");
+        }
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown.await;
