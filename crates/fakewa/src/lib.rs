@@ -69,6 +69,11 @@ pub struct FakeWaConfig {
     /// Have the phone push the app-state sync key to each new companion (so it reaches `Connected`
     /// at once instead of after the client's 10 s key-share grace).
     pub share_app_state_key: bool,
+    /// `TCP_NODELAY` on every accepted connection (on by default): a stanza leaves when it is
+    /// written. Off, Nagle's algorithm holds a small write behind an unacknowledged one until the
+    /// peer's delayed ACK (up to 40 ms): fewer, larger segments for a saturated relay, tens of
+    /// milliseconds of latency for everything else. `fakewa --tcp-nodelay false`.
+    pub tcp_nodelay: bool,
 }
 
 impl Default for FakeWaConfig {
@@ -80,6 +85,7 @@ impl Default for FakeWaConfig {
             chatstate_ttl: Duration::from_secs(30),
             relay_phone_receipts: true,
             share_app_state_key: true,
+            tcp_nodelay: true,
         }
     }
 }
@@ -232,11 +238,13 @@ impl FakeWa {
         };
         let app = server::app(shared.clone());
         let token = shared.token.clone();
-        // No Nagle: a stanza goes out when it is written. With Nagle, a small write that follows
-        // another still unacknowledged waits for the peer's delayed ACK (up to 40 ms), which
-        // turned a 3 ms delivery into 40 ms as soon as a device got ~100 stanzas a second.
-        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
+        // No Nagle by default: a stanza goes out when it is written. With Nagle, a small write
+        // that follows another still unacknowledged waits for the peer's delayed ACK (up to
+        // 40 ms), which turned a 3 ms delivery into 40 ms as soon as a device got ~100 stanzas a
+        // second.
+        let nodelay = shared.config.tcp_nodelay;
+        let listener = axum::serve::ListenerExt::tap_io(listener, move |tcp| {
+            if let Err(e) = tcp.set_nodelay(nodelay) {
                 tracing::debug!("TCP_NODELAY not set: {e}");
             }
         });
