@@ -11,7 +11,6 @@ use whatsapp_rust::Client;
 use whatsapp_rust::bot::Bot;
 use whatsapp_rust::pair_code::PairCodeOptions;
 use whatsapp_rust::prelude::{Event, EventHandler, EventInterest, EventKind, Subscription};
-use whatsapp_rust::transport::TokioWebSocketTransportFactory;
 
 use crate::events::{self, Account, EngineEvent};
 use whatsapp_rust::prelude::wa;
@@ -43,7 +42,9 @@ impl EngineSession {
         let ringing = calls.clone();
         let mut builder = Bot::builder()
             .with_backend(store)
-            .with_transport_factory(TokioWebSocketTransportFactory::new().with_url(&config.ws_url))
+            .with_transport_factory(crate::transport::NoDelayTransportFactory::new(
+                &config.ws_url,
+            )?)
             .with_version(config.version)
             // Media over TLS: WhatsApp's CDN, or the configured extra roots (fakewa).
             .with_http_client(crate::media_http::client(
