@@ -12,10 +12,6 @@ use whatsapp_rust::transport::{
     Connector, Transport, TransportEvent, TransportFactory, default_tls_connector, from_websocket,
 };
 
-/// The origin WhatsApp Web connects from (the default factory's, kept when dialling fakewa: it
-/// names the endpoint the peer stands in for, not the host dialled).
-const ORIGIN: &str = "https://web.whatsapp.com";
-
 pub(crate) struct NoDelayTransportFactory {
     url: String,
     uri: http::Uri,
@@ -62,7 +58,12 @@ impl TransportFactory for NoDelayTransportFactory {
             Connector::Plain.wrap(&host, tcp).await?
         };
         let builder = tokio_websockets::ClientBuilder::from_uri(self.uri.clone())
-            .add_header(http::header::ORIGIN, http::HeaderValue::from_static(ORIGIN))?;
+            // WhatsApp Web's origin, as the default factory sends it (also to fakewa: it names the
+            // endpoint the peer stands in for, not the host dialled).
+            .add_header(
+                http::header::ORIGIN,
+                http::HeaderValue::from_static(wacore::net::WHATSAPP_WEB_ORIGIN),
+            )?;
         let (ws, _) = builder.connect_on(stream).await?;
         Ok(from_websocket(ws))
     }

@@ -215,9 +215,8 @@ impl Store {
     }
 
     /// Raises the ack of the instance's messages with these bare ids to `ack` (never lowers it) and
-    /// rewrites their payload with `payload_of`, each in one write transaction with the row
-    /// locked, so a concurrent [`Store::update_message`] is never lost. Returns the rows that
-    /// changed.
+    /// rewrites their payload with `payload_of`, in one write transaction with the rows locked, so
+    /// a concurrent [`Store::update_message`] is never lost. Returns the rows that changed.
     pub async fn raise_message_ack(
         &self,
         instance_id: &str,
@@ -225,22 +224,25 @@ impl Store {
         ack: i64,
         payload_of: impl Fn(&MessageRow) -> String,
     ) -> Result<Vec<MessageRow>, StoreError> {
+        if wa_ids.is_empty() {
+            return Ok(Vec::new());
+        }
         let sql = self.locking(select_messages!(
             "WHERE instance_id = $1 AND wa_id = $2 AND ack < $3",
             locked
         ));
-        let mut changed = Vec::new();
-        for wa_id in wa_ids {
-            let rows = write_tx!(self, tx => {
-                let mut rows = sqlx::query_as::<_, MessageRow>(sql)
+        Ok(write_tx!(self, tx => {
+            let mut changed = Vec::new();
+            for wa_id in wa_ids {
+                let rows = sqlx::query_as::<_, MessageRow>(sql)
                     .bind(instance_id)
                     .bind(wa_id)
                     .bind(ack)
                     .fetch_all(&mut *tx)
                     .await?;
-                for row in &mut rows {
+                for mut row in rows {
                     row.ack = ack;
-                    row.payload = payload_of(row);
+                    row.payload = payload_of(&row);
                     sqlx::query("UPDATE messages SET ack = $1, payload = $2 WHERE instance_id = $3 AND id = $4")
                         .bind(ack)
                         .bind(&row.payload)
@@ -248,12 +250,11 @@ impl Store {
                         .bind(&row.id)
                         .execute(&mut *tx)
                         .await?;
+                    changed.push(row);
                 }
-                rows
-            });
-            changed.extend(rows);
-        }
-        Ok(changed)
+            }
+            changed
+        }))
     }
 
     /// Rewrites the payload of one message (by serialized or bare id) from its current row, in one

@@ -54,10 +54,7 @@ pub(crate) fn handle(ctx: &mut Ctx, node: &Node) {
     let id = attr(node, "id").unwrap_or_default();
     let to = attr(node, "to").unwrap_or_default();
     ctx.send(
-        NodeBuilder::new("ack")
-            .attr("class", "call")
-            .attr("id", id.clone())
-            .attr("from", to.clone())
+        util::ack("call", &id, &to)
             .attr("type", action.tag.to_string())
             .build(),
     );
@@ -80,13 +77,7 @@ pub(crate) fn offer_receipt(ctx: &mut Ctx, node: &Node) {
     };
     let id = attr(node, "id").unwrap_or_default();
     let to = attr(node, "to").unwrap_or_default();
-    ctx.send(
-        NodeBuilder::new("ack")
-            .attr("class", "receipt")
-            .attr("id", id.clone())
-            .attr("from", to)
-            .build(),
-    );
+    ctx.send(util::ack("receipt", &id, &to).build());
     let call_id = node
         .get_optional_child("offer")
         .and_then(|o| attr(o, "call-id"))

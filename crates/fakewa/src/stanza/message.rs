@@ -18,10 +18,7 @@ pub(crate) fn handle(ctx: &mut Ctx, node: &Node) {
     let id = attr(node, "id").unwrap_or_default();
     let to = attr(node, "to").unwrap_or_default();
     ctx.send(
-        NodeBuilder::new("ack")
-            .attr("class", "message")
-            .attr("id", id.clone())
-            .attr("from", to.clone())
+        util::ack("message", &id, &to)
             .attr("t", util::now().to_string())
             .build(),
     );

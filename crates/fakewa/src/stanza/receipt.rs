@@ -19,10 +19,7 @@ pub(crate) fn handle(ctx: &mut Ctx, node: &Node) {
     let id = attr(node, "id").unwrap_or_default();
     let to = attr(node, "to").unwrap_or_default();
     let kind = attr(node, "type");
-    let mut ack = NodeBuilder::new("ack")
-        .attr("class", "receipt")
-        .attr("id", id.clone())
-        .attr("from", to.clone());
+    let mut ack = util::ack("receipt", &id, &to);
     if let Some(k) = &kind {
         ack = ack.attr("type", k.clone());
     }

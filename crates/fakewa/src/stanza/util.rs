@@ -75,6 +75,14 @@ pub(crate) fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+/// The server's `<ack class id from>` of a client stanza (callers add `t`, `type`…).
+pub(crate) fn ack(class: &str, id: &str, from: &str) -> NodeBuilder {
+    NodeBuilder::new("ack")
+        .attr("class", class)
+        .attr("id", id)
+        .attr("from", from)
+}
+
 /// `<iq from="s.whatsapp.net" id type="result">children</iq>`.
 pub(crate) fn iq_result(id: &str, children: Vec<Node>) -> Node {
     let b = NodeBuilder::new("iq")

@@ -216,6 +216,22 @@ pub fn media_http_client(ca_pem: &str) -> whatsapp_rust::http::UreqHttpClient {
 }
 
 /// A companion linked to phone `number` by QR through the admin HTTP API, connected.
+/// Waits until every device acknowledged what it got (nothing left in fakewa's queues), or fails
+/// at the deadline listing what stays.
+pub async fn assert_nothing_queued(fake: &FakeWa) {
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while !fake.queued().is_empty() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let left = fake.queued();
+    assert!(
+        left.is_empty(),
+        "{} stanzas never acknowledged: {:?}",
+        left.len(),
+        &left[..left.len().min(20)]
+    );
+}
+
 pub async fn link_by_qr(fake: &FakeWa, number: &str) -> TestClient {
     link_by_qr_with(fake, number, Media::TrustFakewa).await
 }

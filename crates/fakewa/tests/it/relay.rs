@@ -6,7 +6,7 @@ use wacore::types::events::Event;
 use wacore::types::presence::ReceiptType;
 use wacore_binary::Jid;
 
-use crate::common::{DEADLINE, TestClient, link_by_qr, start_fake};
+use crate::common::{DEADLINE, TestClient, assert_nothing_queued, link_by_qr, start_fake};
 
 async fn receipt(c: &mut TestClient, id: &str, kinds: &[ReceiptType]) -> ReceiptType {
     c.wait_for("a receipt", |e| match e {
@@ -71,11 +71,7 @@ async fn two_companions_exchange_text_with_receipts() {
     .await;
     // Every device acknowledged what it got: nothing stays queued (a relay that kept acknowledged
     // stanzas grew without bound under load).
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    while !fake.queued().is_empty() && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!(fake.queued(), Vec::new(), "stanzas never acknowledged");
+    assert_nothing_queued(&fake).await;
     fake.shutdown().await;
 }
 
@@ -301,16 +297,6 @@ async fn a_burst_both_ways_leaves_nothing_queued_once_everything_is_acknowledged
         a.text().await;
         b.text().await;
     }
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    while !fake.queued().is_empty() && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let left = fake.queued();
-    assert!(
-        left.is_empty(),
-        "{} stanzas never acknowledged: {:?}",
-        left.len(),
-        &left[..left.len().min(20)]
-    );
+    assert_nothing_queued(&fake).await;
     fake.shutdown().await;
 }

@@ -174,6 +174,22 @@ impl Media {
     }
 
     /// Converts to an OGG/Opus voice note.
+    /// A loaded audio file made a voice note: transcoded to OGG/Opus when `convert`, else an OGG
+    /// file declared with its codec (WhatsApp plays voice notes declared so).
+    pub async fn voice_note(
+        &self,
+        mut file: LoadedFile,
+        convert: bool,
+    ) -> Result<LoadedFile, MediaError> {
+        if convert {
+            return self.to_voice(file).await;
+        }
+        if file.mimetype == "audio/ogg" {
+            file.mimetype = VOICE_MIMETYPE.to_string();
+        }
+        Ok(file)
+    }
+
     pub async fn to_voice(&self, file: LoadedFile) -> Result<LoadedFile, MediaError> {
         let (bytes, seconds) = self
             .inner
@@ -182,7 +198,7 @@ impl Media {
             .await?;
         Ok(LoadedFile {
             bytes,
-            mimetype: "audio/ogg; codecs=opus".to_string(),
+            mimetype: VOICE_MIMETYPE.to_string(),
             filename: with_extension(&file.filename, "ogg"),
             seconds,
         })
@@ -204,6 +220,9 @@ impl Media {
         })
     }
 }
+
+/// How a voice note's type is declared.
+const VOICE_MIMETYPE: &str = "audio/ogg; codecs=opus";
 
 /// `name.ext` with its extension replaced (or added).
 fn with_extension(name: &str, ext: &str) -> String {

@@ -46,7 +46,7 @@ pub async fn send_voice(
 ) -> ApiResult<Reply<MessageObject>> {
     let convert = p.convert.unwrap_or(false);
     let media = state.core.media();
-    let mut file = media
+    let file = media
         .load(
             file,
             Expect::Audio {
@@ -54,12 +54,7 @@ pub async fn send_voice(
             },
         )
         .await?;
-    if convert {
-        file = media.to_voice(file).await?;
-    } else if file.mimetype == "audio/ogg" {
-        // WhatsApp plays voice notes declared with their codec.
-        file.mimetype = "audio/ogg; codecs=opus".to_string();
-    }
+    let file = media.voice_note(file, convert).await?;
     let how = Sending::new(&p.chat_id, p.reply_to.as_deref(), MediaKind::Audio).voice_note();
     send_file(&state, &session, file, how).await
 }
