@@ -65,6 +65,11 @@ pub(crate) struct Common {
     /// Keep the temp dir (logs and databases) and print its path.
     #[arg(long)]
     keep: bool,
+    /// Give fakewa a data dir, so its virtual phones keep their Signal state in SQLite files as in
+    /// `wawp sandbox` (by default they keep it in memory: the phones are the bench's load
+    /// generator, and on disk they cost more CPU per message than the wawp session they feed).
+    #[arg(long)]
+    fakewa_data_dir: bool,
 }
 
 impl Common {
@@ -211,6 +216,7 @@ async fn api(args: ApiArgs) -> anyhow::Result<()> {
         &StackOptions {
             server_env: env,
             keep: args.common.keep,
+            fakewa_data_dir: args.common.fakewa_data_dir,
         },
     )
     .await?;
@@ -429,6 +435,7 @@ async fn memory(args: MemoryArgs) -> anyhow::Result<()> {
             &StackOptions {
                 server_env: env,
                 keep: args.common.keep,
+                fakewa_data_dir: args.common.fakewa_data_dir,
             },
         )
         .await?,

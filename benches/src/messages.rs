@@ -770,6 +770,7 @@ pub(crate) async fn run(args: MessagesArgs) -> anyhow::Result<()> {
             &StackOptions {
                 server_env: env,
                 keep: args.common.keep,
+                fakewa_data_dir: args.common.fakewa_data_dir,
             },
         )
         .await?,

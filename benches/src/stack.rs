@@ -129,6 +129,8 @@ pub struct StackOptions {
     pub server_env: Vec<(String, String)>,
     /// Keep the temp dir (logs, databases) after the run.
     pub keep: bool,
+    /// Start fakewa with a data dir (its phones' Signal state on disk), not in memory.
+    pub fakewa_data_dir: bool,
 }
 
 impl Stack {
@@ -138,7 +140,7 @@ impl Stack {
             dir.disable_cleanup(true);
             eprintln!("  work dir (kept): {}", dir.path().display());
         }
-        let (fakewa, ws_url) = start_fakewa(&bins.fakewa, dir.path())?;
+        let (fakewa, ws_url) = start_fakewa(&bins.fakewa, dir.path(), opts.fakewa_data_dir)?;
         let fakewa_http = admin_base(&ws_url)?;
 
         let data_dir = dir.path().join("wawp");
@@ -347,11 +349,15 @@ impl Stack {
     }
 }
 
-/// Spawns fakewa on port 0 and reads its WebSocket URL from its first lines of output; the rest of
-/// its output goes to `fakewa.log`.
-fn start_fakewa(bin: &Path, dir: &Path) -> anyhow::Result<(Proc, String)> {
-    let data = dir.join("fakewa").to_string_lossy().into_owned();
-    let args = ["--listen", "127.0.0.1:0", "--data-dir", &data].map(String::from);
+/// Spawns fakewa on port 0 (with `dir/fakewa` as its data dir if `data_dir`, else all in memory)
+/// and reads its WebSocket URL from its first lines of output; the rest of its output goes to
+/// `fakewa.log`.
+fn start_fakewa(bin: &Path, dir: &Path, data_dir: bool) -> anyhow::Result<(Proc, String)> {
+    let mut args = vec!["--listen".to_string(), "127.0.0.1:0".to_string()];
+    if data_dir {
+        args.push("--data-dir".to_string());
+        args.push(dir.join("fakewa").to_string_lossy().into_owned());
+    }
     spawn_fakewa(bin, dir, &args, &[])
 }
 

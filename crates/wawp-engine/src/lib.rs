@@ -22,7 +22,6 @@ pub mod pictures;
 pub mod send_media;
 pub mod session;
 pub mod signals;
-mod transport;
 
 use std::path::PathBuf;
 use std::sync::Arc;

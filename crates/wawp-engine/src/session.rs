@@ -42,9 +42,10 @@ impl EngineSession {
         let ringing = calls.clone();
         let mut builder = Bot::builder()
             .with_backend(store)
-            .with_transport_factory(crate::transport::NoDelayTransportFactory::new(
-                &config.ws_url,
-            )?)
+            .with_transport_factory(
+                wawp_transport::NoDelayTransportFactory::new(&config.ws_url)
+                    .map_err(|e| EngineError::Client(e.to_string()))?,
+            )
             .with_version(config.version)
             // Media over TLS: WhatsApp's CDN, or the configured extra roots (fakewa).
             .with_http_client(crate::media_http::client(

@@ -27,6 +27,9 @@ pub enum StoreError {
     /// The store's writer task is gone (the server is shutting down).
     #[error("the store is closed")]
     Closed,
+    /// The store's writer answered a call with another call's kind of result (a bug).
+    #[error("internal store error: {0}")]
+    Internal(&'static str),
 }
 
 impl StoreError {

@@ -1,19 +1,30 @@
-//! Group commit for SQLite: concurrent [`Store::save_messages`](crate::Store::save_messages) calls
-//! (every message in and out, before WhatsApp is acknowledged) share one write transaction.
+//! Group commit for SQLite: the hot writes share write transactions. Those are message saves
+//! ([`Store::save_messages`](crate::Store::save_messages): every message in and out, before WhatsApp
+//! is acknowledged), recorded events ([`Store::record_events`](crate::Store::record_events)) and the
+//! webhook dispatcher's claims and settlements
+//! ([`Store::claim_due_chains`](crate::Store::claim_due_chains),
+//! [`Store::settle_deliveries`](crate::Store::settle_deliveries)).
 //!
-//! SQLite has one writer, and each commit writes every page it dirtied to the WAL (the messages,
-//! chats, events and deliveries tables and their indexes: a dozen pages for one message). Calls
-//! that arrive while a commit is in progress queue here and the next transaction takes them all:
-//! under load one commit carries many messages; alone, a call commits at once (nothing waits for
-//! a batch to fill). Each caller still hears of its own rows only once they are committed. If a
-//! shared transaction fails, each call is run again on its own, so one bad call fails alone.
+//! SQLite has one writer. Separate transactions from separate pooled connections fight for its
+//! lock, and the loser sleeps in SQLite's busy handler (1, 2, 5, 10 ms…): with the dispatcher
+//! settling a delivery per event beside the inbound commits, an inbound message waited ~10 ms for
+//! its commit at 600 msg/s while the disk and the CPU had room. Here every hot write queues for
+//! one task, which runs what is queued in one transaction: under load one commit carries many
+//! calls; alone, a call commits at once (nothing waits for a batch to fill). Each caller hears of
+//! its own result only once it is committed. If a shared transaction fails, each call is run again
+//! on its own, so one bad call fails alone.
 
-use sqlx::SqlitePool;
+use sqlx::{SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::StoreError;
-use crate::messages::{NewMessage, save_in_tx};
-use crate::outbox::{NewEvent, insert_events_in_tx};
+use crate::messages::{
+    MessageRow, NewMessage, RAISE_ACK_SELECT, events_of_fresh, raise_ack_in_tx, save_in_tx,
+};
+use crate::outbox::{
+    ChainKey, ClaimedDelivery, NewEvent, Outcome, Settled, claim_in_tx, insert_events_in_tx,
+    reevaluate_chain_in_tx, settle_one_in_tx,
+};
 
 /// Most calls one transaction carries.
 const MAX_BATCH: usize = 128;
@@ -24,10 +35,49 @@ pub(crate) struct GroupCommit {
     jobs: mpsc::UnboundedSender<Job>,
 }
 
+/// One call's work.
+enum Work {
+    /// Messages with their events; the events of messages already stored are skipped.
+    Save {
+        messages: Vec<NewMessage>,
+        events: Vec<NewEvent>,
+    },
+    /// Events on their own.
+    Record { events: Vec<NewEvent> },
+    Claim {
+        now: i64,
+        lease_ms: i64,
+        chains: i64,
+        per_chain: i64,
+    },
+    Settle {
+        chain: ChainKey,
+        settled: Vec<Settled>,
+        now: i64,
+    },
+    RaiseAck {
+        instance_id: String,
+        wa_ids: Vec<String>,
+        ack: i64,
+        payload_of: PayloadOf,
+    },
+}
+
+/// How a raised ack rewrites a message's payload.
+pub(crate) type PayloadOf = Box<dyn Fn(&MessageRow) -> String + Send + Sync>;
+
+/// What one call's work gave.
+enum Done {
+    /// How many messages (Save) or events (Record) were new.
+    Count(usize),
+    Claimed(Vec<Vec<ClaimedDelivery>>),
+    Settled,
+    Raised(Vec<MessageRow>),
+}
+
 struct Job {
-    messages: Vec<NewMessage>,
-    events: Vec<NewEvent>,
-    reply: oneshot::Sender<Result<usize, StoreError>>,
+    work: Work,
+    reply: oneshot::Sender<Result<Done, StoreError>>,
 }
 
 impl GroupCommit {
@@ -38,6 +88,14 @@ impl GroupCommit {
         GroupCommit { jobs }
     }
 
+    async fn call(&self, work: Work) -> Result<Done, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .send(Job { work, reply })
+            .map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
     /// Saves the messages and records the events (see `Store::save_messages`), committed when
     /// this returns `Ok`.
     pub(crate) async fn save(
@@ -45,14 +103,85 @@ impl GroupCommit {
         messages: &[NewMessage],
         events: &[NewEvent],
     ) -> Result<usize, StoreError> {
-        let (reply, answer) = oneshot::channel();
-        let job = Job {
+        let work = Work::Save {
             messages: messages.to_vec(),
             events: events.to_vec(),
-            reply,
         };
-        self.jobs.send(job).map_err(|_| StoreError::Closed)?;
-        answer.await.map_err(|_| StoreError::Closed)?
+        match self.call(work).await? {
+            Done::Count(n) => Ok(n),
+            _ => Err(StoreError::Internal("group commit answered another call")),
+        }
+    }
+
+    /// See `Store::record_events`.
+    pub(crate) async fn record(&self, events: &[NewEvent]) -> Result<usize, StoreError> {
+        let work = Work::Record {
+            events: events.to_vec(),
+        };
+        match self.call(work).await? {
+            Done::Count(n) => Ok(n),
+            _ => Err(StoreError::Internal("group commit answered another call")),
+        }
+    }
+
+    /// See `Store::claim_due_chains`.
+    pub(crate) async fn claim(
+        &self,
+        now: i64,
+        lease_ms: i64,
+        chains: i64,
+        per_chain: i64,
+    ) -> Result<Vec<Vec<ClaimedDelivery>>, StoreError> {
+        let work = Work::Claim {
+            now,
+            lease_ms,
+            chains,
+            per_chain,
+        };
+        match self.call(work).await? {
+            Done::Claimed(claimed) => Ok(claimed),
+            _ => Err(StoreError::Internal("group commit answered another call")),
+        }
+    }
+
+    /// See `Store::settle_deliveries`.
+    pub(crate) async fn settle(
+        &self,
+        chain: &ChainKey,
+        settled: &[Settled],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let work = Work::Settle {
+            chain: chain.clone(),
+            settled: settled.to_vec(),
+            now,
+        };
+        match self.call(work).await? {
+            Done::Settled => Ok(()),
+            _ => Err(StoreError::Internal("group commit answered another call")),
+        }
+    }
+}
+
+impl GroupCommit {
+    /// See `Store::raise_message_ack`.
+    pub(crate) async fn raise_ack(
+        &self,
+        instance_id: &str,
+        wa_ids: &[String],
+        ack: i64,
+        payload_of: PayloadOf,
+    ) -> Result<Vec<MessageRow>, StoreError> {
+        let work = Work::RaiseAck {
+            instance_id: instance_id.to_string(),
+            wa_ids: wa_ids.to_vec(),
+            ack,
+            payload_of,
+        };
+        match self.call(work).await? {
+            Done::Raised(rows) => Ok(rows),
+            _ => Err(StoreError::Internal("group commit answered another call")),
+        }
     }
 }
 
@@ -66,10 +195,10 @@ async fn run(pool: SqlitePool, mut rx: mpsc::UnboundedReceiver<Job>) {
             }
         }
         if jobs.len() > 1 {
-            match save_together(&pool, &jobs).await {
-                Ok(counts) => {
-                    for (job, n) in jobs.into_iter().zip(counts) {
-                        let _ = job.reply.send(Ok(n));
+            match run_together(&pool, &jobs).await {
+                Ok(results) => {
+                    for (job, done) in jobs.into_iter().zip(results) {
+                        let _ = job.reply.send(Ok(done));
                     }
                     continue;
                 }
@@ -79,23 +208,130 @@ async fn run(pool: SqlitePool, mut rx: mpsc::UnboundedReceiver<Job>) {
             }
         }
         for job in jobs {
-            let result = save_together(&pool, std::slice::from_ref(&job))
+            let result = run_together(&pool, std::slice::from_ref(&job))
                 .await
-                .map(|counts| counts.first().copied().unwrap_or(0));
+                .and_then(|mut results| {
+                    results
+                        .pop()
+                        .ok_or(StoreError::Internal("group commit lost a result"))
+                });
             let _ = job.reply.send(result);
         }
     }
 }
 
-/// Every job in one transaction; how many messages each stored.
-async fn save_together(pool: &SqlitePool, jobs: &[Job]) -> Result<Vec<usize>, StoreError> {
+/// Every job in one transaction; what each gave. The saves and recorded events of all jobs go in
+/// first, together (a handful of multi-row statements however many jobs there are, in the order
+/// the jobs came), then the dispatcher's claims and settlements in order.
+async fn run_together(pool: &SqlitePool, jobs: &[Job]) -> Result<Vec<Done>, StoreError> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let mut counts = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        let (n, known) = save_in_tx!(tx, &job.messages);
-        insert_events_in_tx!(tx, &job.events, known);
-        counts.push(n);
+    let conn: &mut SqliteConnection = &mut tx;
+    let counts = save_all(conn, jobs).await?;
+    let mut results = Vec::with_capacity(jobs.len());
+    for (job, count) in jobs.iter().zip(counts) {
+        results.push(match (&job.work, count) {
+            (_, Some(n)) => Done::Count(n),
+            (
+                Work::Claim {
+                    now,
+                    lease_ms,
+                    chains,
+                    per_chain,
+                },
+                None,
+            ) => Done::Claimed(claim_in_tx!(conn, *now, *lease_ms, *chains, *per_chain)),
+            (
+                Work::Settle {
+                    chain,
+                    settled,
+                    now,
+                },
+                None,
+            ) => {
+                for s in settled {
+                    settle_one_in_tx!(conn, s, *now);
+                }
+                let (i, w, c) = (&chain.instance_id, &chain.webhook_id, &chain.chat_key);
+                // SQLite's write transaction already excludes every other writer: no chain lock.
+                reevaluate_chain_in_tx!(conn, i, w, c, "");
+                Done::Settled
+            }
+            (
+                Work::RaiseAck {
+                    instance_id,
+                    wa_ids,
+                    ack,
+                    payload_of,
+                },
+                None,
+            ) => {
+                let sql = RAISE_ACK_SELECT.0;
+                Done::Raised(raise_ack_in_tx!(
+                    conn,
+                    sql,
+                    instance_id,
+                    wa_ids,
+                    *ack,
+                    payload_of
+                ))
+            }
+            (Work::Save { .. } | Work::Record { .. }, None) => {
+                return Err(StoreError::Internal("a save was not counted"));
+            }
+        });
     }
     tx.commit().await?;
+    Ok(results)
+}
+
+/// The `Save` and `Record` jobs: their messages, then their events (those of messages that were not
+/// new left out). Per job, how many of its messages (Save) or events (Record) were new; `None`
+/// for the other jobs.
+async fn save_all(
+    conn: &mut SqliteConnection,
+    jobs: &[Job],
+) -> Result<Vec<Option<usize>>, StoreError> {
+    let messages: Vec<&NewMessage> = jobs
+        .iter()
+        .filter_map(|job| match &job.work {
+            Work::Save { messages, .. } => Some(messages.iter()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    let mut fresh = if messages.is_empty() {
+        Vec::new()
+    } else {
+        save_in_tx!(conn, &messages)
+    }
+    .into_iter();
+    let mut events: Vec<&NewEvent> = Vec::new();
+    // Per job: its count so far, or where its events start in `events` (Record).
+    let mut counts: Vec<Option<usize>> = Vec::with_capacity(jobs.len());
+    let mut recorded: Vec<(usize, std::ops::Range<usize>)> = Vec::new();
+    for (i, job) in jobs.iter().enumerate() {
+        match &job.work {
+            Work::Save {
+                messages,
+                events: evs,
+            } => {
+                let flags: Vec<bool> = fresh.by_ref().take(messages.len()).collect();
+                events.extend(events_of_fresh(messages, &flags, evs));
+                counts.push(Some(flags.iter().filter(|new| **new).count()));
+            }
+            Work::Record { events: evs } => {
+                recorded.push((i, events.len()..events.len() + evs.len()));
+                events.extend(evs.iter());
+                counts.push(Some(0));
+            }
+            _ => counts.push(None),
+        }
+    }
+    if !events.is_empty() {
+        let new = insert_events_in_tx!(conn, &events);
+        for (i, range) in recorded {
+            counts[i] = Some(new[range].iter().filter(|new| **new).count());
+        }
+    }
     Ok(counts)
 }

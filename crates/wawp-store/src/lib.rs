@@ -12,6 +12,10 @@
 //! - `tokens.rs` ([`TokenRow`]), `instances.rs` ([`InstanceRow`]): one module per aggregate.
 //! - `error.rs` ([`StoreError`]): `NotFound`, `LimitReached`, `Conflict` are facts the layers above
 //!   map on purpose; everything else is a database fault.
+//! - `group_commit.rs`: on SQLite, the hot writes (message saves, recorded events, the webhook
+//!   dispatcher's claims and settlements, receipts' ack raises) queue for one writer task that runs
+//!   whatever is queued in one transaction, with multi-row statements for the saves; on PostgreSQL
+//!   each call is its own transaction.
 //! - `migrations/{sqlite,postgres}/NNNN_name.sql`: one set per backend, same schema (checked by the
 //!   `schema_parity` test). SQL in the modules is written once: `$1` placeholders (SQLite accepts
 //!   them), TEXT ids, INTEGER/BIGINT epoch-ms times.

@@ -2,6 +2,7 @@
 //! here and survives restarts.
 
 use crate::outbox::{NewEvent, insert_events_in_tx};
+
 use crate::{Store, StoreError, with_pool, write_tx};
 
 /// One stored message. `payload` is a JSON document owned by wawp-core.
@@ -91,63 +92,183 @@ macro_rules! select_messages {
     };
 }
 
-/// Inside an open transaction `$tx`: inserts each new message (a known id is left as it is) and
-/// updates its chat; evaluates to how many were new and the ids of those already stored.
-/// Expanded once per backend.
+/// Most rows one multi-row statement carries. A row binds at most 8 values, so a statement stays
+/// far below the bound-parameter limits (SQLite 32,766, PostgreSQL 65,535).
+pub(crate) const ROWS_PER_STATEMENT: usize = 256;
+
+/// Inserts `$messages` (`&[&NewMessage]`, in order) and updates their chats: one multi-row
+/// statement per [`ROWS_PER_STATEMENT`] messages, and at most two per as many chats, however many
+/// messages a batch carries. Answers, per message, whether it was new: a message already stored
+/// (same instance and id), or earlier in the same batch, is not, and changes nothing.
 macro_rules! save_in_tx {
     ($tx:ident, $messages:expr) => {{
-        let mut inserted = 0usize;
-        let mut known = std::collections::HashSet::<String>::new();
-        for m in $messages {
-            let r = &m.row;
-            let done = sqlx::query(
-                "INSERT INTO messages (instance_id, id, wa_id, chat_id, from_me, timestamp, ack, payload) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (instance_id, id) DO NOTHING",
-            )
-            .bind(&r.instance_id)
-            .bind(&r.id)
-            .bind(&r.wa_id)
-            .bind(&r.chat_id)
-            .bind(r.from_me)
-            .bind(r.timestamp)
-            .bind(r.ack)
-            .bind(&r.payload)
-            .execute(&mut *$tx)
-            .await
-            .map_err(StoreError::from_write)?;
-            if done.rows_affected() == 0 {
-                known.insert(r.id.clone());
-                continue;
-            }
-            inserted += 1;
-            let unread: i64 = if m.unread { 1 } else { 0 };
-            sqlx::query(
-                "INSERT INTO chats (instance_id, id, name, last_message_id, last_timestamp, unread_count) \
-                 VALUES ($1, $2, $3, $4, $5, $6) \
-                 ON CONFLICT (instance_id, id) DO UPDATE SET \
-                   name = COALESCE(excluded.name, chats.name), \
-                   last_message_id = CASE WHEN excluded.last_timestamp >= chats.last_timestamp \
-                       THEN excluded.last_message_id ELSE chats.last_message_id END, \
-                   last_timestamp = CASE WHEN excluded.last_timestamp >= chats.last_timestamp \
-                       THEN excluded.last_timestamp ELSE chats.last_timestamp END, \
-                   unread_count = CASE WHEN $7 = 0 THEN 0 ELSE chats.unread_count + excluded.unread_count END",
-            )
-            .bind(&r.instance_id)
-            .bind(&r.chat_id)
-            .bind(&m.chat_name)
-            .bind(&r.id)
-            .bind(r.timestamp)
-            .bind(unread)
-            // Our own message in a chat means we have read it.
-            .bind(if r.from_me != 0 { 0i64 } else { 1i64 })
-            .execute(&mut *$tx)
-            .await
-            .map_err(StoreError::from_write)?;
+        let messages: &[&NewMessage] = $messages;
+        let mut stored = std::collections::HashSet::<(String, String)>::new();
+        for chunk in messages.chunks($crate::messages::ROWS_PER_STATEMENT) {
+            let mut insert = sqlx::QueryBuilder::new(
+                "INSERT INTO messages (instance_id, id, wa_id, chat_id, from_me, timestamp, ack, payload) ",
+            );
+            insert.push_values(chunk, |mut row, m| {
+                let r = &m.row;
+                row.push_bind(&r.instance_id)
+                    .push_bind(&r.id)
+                    .push_bind(&r.wa_id)
+                    .push_bind(&r.chat_id)
+                    .push_bind(r.from_me)
+                    .push_bind(r.timestamp)
+                    .push_bind(r.ack)
+                    .push_bind(&r.payload);
+            });
+            insert.push(" ON CONFLICT (instance_id, id) DO NOTHING RETURNING instance_id, id");
+            let rows: Vec<(String, String)> = insert
+                .build_query_as()
+                .fetch_all(&mut *$tx)
+                .await
+                .map_err(StoreError::from_write)?;
+            stored.extend(rows);
         }
-        (inserted, known)
+        // The first entry of a stored id is the one that was new.
+        let fresh: Vec<bool> = messages
+            .iter()
+            .map(|m| stored.remove(&(m.row.instance_id.clone(), m.row.id.clone())))
+            .collect();
+        let changes = $crate::messages::ChatChange::of(
+            messages.iter().zip(&fresh).filter(|(_, new)| **new).map(|(m, _)| *m),
+        );
+        for (read, tail) in [
+            (true, "unread_count = excluded.unread_count"),
+            (false, "unread_count = chats.unread_count + excluded.unread_count"),
+        ] {
+            let rows: Vec<&$crate::messages::ChatChange<'_>> =
+                changes.iter().filter(|c| c.read == read).collect();
+            for chunk in rows.chunks($crate::messages::ROWS_PER_STATEMENT) {
+                let mut upsert = sqlx::QueryBuilder::new(
+                    "INSERT INTO chats (instance_id, id, name, last_message_id, last_timestamp, unread_count) ",
+                );
+                upsert.push_values(chunk, |mut row, c| {
+                    row.push_bind(c.instance_id)
+                        .push_bind(c.chat_id)
+                        .push_bind(c.name)
+                        .push_bind(c.last_message_id)
+                        .push_bind(c.last_timestamp)
+                        .push_bind(c.unread);
+                });
+                upsert.push(
+                    " ON CONFLICT (instance_id, id) DO UPDATE SET \
+                       name = COALESCE(excluded.name, chats.name), \
+                       last_message_id = CASE WHEN excluded.last_timestamp >= chats.last_timestamp \
+                           THEN excluded.last_message_id ELSE chats.last_message_id END, \
+                       last_timestamp = CASE WHEN excluded.last_timestamp >= chats.last_timestamp \
+                           THEN excluded.last_timestamp ELSE chats.last_timestamp END, ",
+                );
+                upsert.push(tail);
+                upsert
+                    .build()
+                    .execute(&mut *$tx)
+                    .await
+                    .map_err(StoreError::from_write)?;
+            }
+        }
+        fresh
     }};
 }
 pub(crate) use save_in_tx;
+
+/// What a batch of new messages does to one chat: the row [`save_in_tx!`] upserts, with the same
+/// result as applying the messages one by one (the PostgreSQL upsert may not touch a row twice in
+/// one statement, so a chat appears once).
+pub(crate) struct ChatChange<'a> {
+    pub(crate) instance_id: &'a str,
+    pub(crate) chat_id: &'a str,
+    /// The last push name the batch carries.
+    pub(crate) name: Option<&'a str>,
+    /// The newest message (the later one on equal timestamps).
+    pub(crate) last_message_id: &'a str,
+    pub(crate) last_timestamp: i64,
+    /// Whether one of the messages is ours: we read the chat then, and the unread count restarts
+    /// from the messages after our last one.
+    pub(crate) read: bool,
+    /// Unread messages (after our last one when `read`).
+    pub(crate) unread: i64,
+}
+
+impl<'a> ChatChange<'a> {
+    pub(crate) fn of(messages: impl Iterator<Item = &'a NewMessage>) -> Vec<ChatChange<'a>> {
+        let mut changes: Vec<ChatChange<'a>> = Vec::new();
+        let mut index = std::collections::HashMap::<(&str, &str), usize>::new();
+        for m in messages {
+            let r = &m.row;
+            let change = match index.get(&(r.instance_id.as_str(), r.chat_id.as_str())) {
+                Some(&at) => &mut changes[at],
+                None => {
+                    index.insert((&r.instance_id, &r.chat_id), changes.len());
+                    changes.push(ChatChange {
+                        instance_id: &r.instance_id,
+                        chat_id: &r.chat_id,
+                        name: None,
+                        last_message_id: &r.id,
+                        last_timestamp: r.timestamp,
+                        read: false,
+                        unread: 0,
+                    });
+                    let last = changes.len() - 1;
+                    &mut changes[last]
+                }
+            };
+            if let Some(name) = m.chat_name.as_deref() {
+                change.name = Some(name);
+            }
+            if r.timestamp >= change.last_timestamp {
+                change.last_message_id = &r.id;
+                change.last_timestamp = r.timestamp;
+            }
+            if r.from_me != 0 {
+                change.read = true;
+                change.unread = 0;
+            } else if m.unread {
+                change.unread += 1;
+            }
+        }
+        changes
+    }
+}
+
+/// The messages whose ack a receipt raises, locked on PostgreSQL: `(sqlite, postgres)`.
+pub(crate) const RAISE_ACK_SELECT: (&str, &str) =
+    select_messages!("WHERE instance_id = $1 AND wa_id = $2 AND ack < $3", locked);
+
+/// Inside an open transaction `$tx`: see [`Store::raise_message_ack`] (`$sql` is the backend's
+/// [`RAISE_ACK_SELECT`]). Evaluates to the rows that changed. Expanded once per backend.
+macro_rules! raise_ack_in_tx {
+    ($tx:ident, $sql:expr, $instance:expr, $wa_ids:expr, $ack:expr, $payload_of:expr) => {{
+        let (instance_id, ack): (&str, i64) = ($instance, $ack);
+        let mut changed = Vec::new();
+        for wa_id in $wa_ids.iter() {
+            let rows = sqlx::query_as::<_, MessageRow>($sql)
+                .bind(instance_id)
+                .bind(wa_id)
+                .bind(ack)
+                .fetch_all(&mut *$tx)
+                .await?;
+            for mut row in rows {
+                row.ack = ack;
+                row.payload = $payload_of(&row);
+                sqlx::query(
+                    "UPDATE messages SET ack = $1, payload = $2 WHERE instance_id = $3 AND id = $4",
+                )
+                .bind(ack)
+                .bind(&row.payload)
+                .bind(instance_id)
+                .bind(&row.id)
+                .execute(&mut *$tx)
+                .await?;
+                changed.push(row);
+            }
+        }
+        changed
+    }};
+}
+pub(crate) use raise_ack_in_tx;
 
 impl Store {
     /// Saves `messages`, updates their chats and records `events` (with their deliveries) in one
@@ -167,10 +288,12 @@ impl Store {
         if let Some(group) = &self.group {
             return group.save(messages, events).await;
         }
+        let all: Vec<&NewMessage> = messages.iter().collect();
         Ok(write_tx!(self, tx => {
-            let (n, known) = save_in_tx!(tx, messages);
-            insert_events_in_tx!(tx, events, known);
-            n
+            let fresh = save_in_tx!(tx, &all);
+            let events = events_of_fresh(messages, &fresh, events);
+            let _recorded = insert_events_in_tx!(tx, &events);
+            fresh.iter().filter(|new| **new).count()
         }))
     }
 
@@ -222,39 +345,18 @@ impl Store {
         instance_id: &str,
         wa_ids: &[String],
         ack: i64,
-        payload_of: impl Fn(&MessageRow) -> String,
+        payload_of: impl Fn(&MessageRow) -> String + Send + Sync + 'static,
     ) -> Result<Vec<MessageRow>, StoreError> {
         if wa_ids.is_empty() {
             return Ok(Vec::new());
         }
-        let sql = self.locking(select_messages!(
-            "WHERE instance_id = $1 AND wa_id = $2 AND ack < $3",
-            locked
-        ));
-        Ok(write_tx!(self, tx => {
-            let mut changed = Vec::new();
-            for wa_id in wa_ids {
-                let rows = sqlx::query_as::<_, MessageRow>(sql)
-                    .bind(instance_id)
-                    .bind(wa_id)
-                    .bind(ack)
-                    .fetch_all(&mut *tx)
-                    .await?;
-                for mut row in rows {
-                    row.ack = ack;
-                    row.payload = payload_of(&row);
-                    sqlx::query("UPDATE messages SET ack = $1, payload = $2 WHERE instance_id = $3 AND id = $4")
-                        .bind(ack)
-                        .bind(&row.payload)
-                        .bind(instance_id)
-                        .bind(&row.id)
-                        .execute(&mut *tx)
-                        .await?;
-                    changed.push(row);
-                }
-            }
-            changed
-        }))
+        if let Some(group) = &self.group {
+            return group
+                .raise_ack(instance_id, wa_ids, ack, Box::new(payload_of))
+                .await;
+        }
+        let sql = self.locking(RAISE_ACK_SELECT);
+        Ok(write_tx!(self, tx => raise_ack_in_tx!(tx, sql, instance_id, wa_ids, ack, payload_of)))
     }
 
     /// Rewrites the payload of one message (by serialized or bare id) from its current row, in one
@@ -425,4 +527,31 @@ impl Store {
             .fetch_optional(pool)
             .await?))
     }
+}
+
+/// `events` without those of messages that were not new (`fresh` is aligned with `messages`): the
+/// first commit of a message recorded its events. A message listed twice is new if one of its
+/// entries is.
+pub(crate) fn events_of_fresh<'a>(
+    messages: &[NewMessage],
+    fresh: &[bool],
+    events: &'a [NewEvent],
+) -> Vec<&'a NewEvent> {
+    let mut known = std::collections::HashSet::<&str>::new();
+    let mut new = std::collections::HashSet::<&str>::new();
+    for (m, fresh) in messages.iter().zip(fresh) {
+        if *fresh {
+            new.insert(m.row.id.as_str());
+        } else {
+            known.insert(m.row.id.as_str());
+        }
+    }
+    events
+        .iter()
+        .filter(|e| {
+            e.message_id
+                .as_deref()
+                .is_none_or(|id| new.contains(id) || !known.contains(id))
+        })
+        .collect()
 }

@@ -9,8 +9,6 @@
 //! sees event N+1 of a chat before event N was delivered or died. Finding what is due reads the
 //! chains' `due_at` index, however long the backlog behind each chain is.
 
-use std::collections::HashSet;
-
 use crate::{Pool, Store, StoreError, now_ms, with_pool, write_tx};
 
 /// An event to record, with the webhooks it goes to.
@@ -108,65 +106,104 @@ const SELECT_DELIVERIES: &str = "SELECT d.id, d.event_seq, e.event_id, e.name AS
      d.last_error, d.last_latency_ms, d.delivered_at, d.created_at, d.updated_at \
      FROM deliveries d JOIN events e ON e.seq = d.event_seq ";
 
-/// Inside an open transaction `$tx`: inserts every event of `$events` (except those whose
-/// `message_id` is in `$skip`, a `&HashSet<String>`) with its deliveries; evaluates to how many
-/// events were new. Expanded once per backend; used by `record_events` and `save_messages`.
+/// Inside an open transaction `$tx`: records `$events` (`&[&NewEvent]`, in order) with their
+/// deliveries, and makes sure each delivery's chain exists, in three multi-row statements per
+/// [`ROWS_PER_STATEMENT`](crate::messages::ROWS_PER_STATEMENT) rows. Idempotent per event id;
+/// evaluates to, per event, whether it was new. Expanded once per backend.
 macro_rules! insert_events_in_tx {
-    ($tx:ident, $events:expr, $skip:expr) => {{
-        let mut inserted = 0usize;
-        for ev in $events {
-            if ev.message_id.as_ref().is_some_and(|m| $skip.contains(m)) {
-                continue;
-            }
-            let seq: Option<(i64,)> = sqlx::query_as(
-                "INSERT INTO events (event_id, instance_id, name, chat_key, envelope, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id) DO NOTHING RETURNING seq",
-            )
-            .bind(&ev.event_id)
-            .bind(&ev.instance_id)
-            .bind(&ev.name)
-            .bind(&ev.chat_key)
-            .bind(&ev.envelope)
-            .bind(ev.created_at)
-            .fetch_optional(&mut *$tx)
-            .await
-            .map_err(StoreError::from_write)?;
-            let Some((seq,)) = seq else { continue };
-            inserted += 1;
-            for d in &ev.deliveries {
-                let chat_key = ev.chat_key.as_deref().unwrap_or("");
-                sqlx::query(
-                    "INSERT INTO deliveries (event_seq, instance_id, webhook_id, url, chat_key, status, \
-                     attempts, next_attempt_at, locked_until, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, 0, $6, $6)",
-                )
-                .bind(seq)
-                .bind(&ev.instance_id)
-                .bind(&d.webhook_id)
-                .bind(&d.url)
-                .bind(chat_key)
-                .bind(ev.created_at)
+    ($tx:ident, $events:expr) => {{
+        let events: &[&NewEvent] = $events;
+        let mut seqs = std::collections::HashMap::<String, i64>::new();
+        for chunk in events.chunks($crate::messages::ROWS_PER_STATEMENT) {
+            let mut insert = sqlx::QueryBuilder::new(
+                "INSERT INTO events (event_id, instance_id, name, chat_key, envelope, created_at) ",
+            );
+            // Rows get their `seq` in this order, the order the events happened in.
+            insert.push_values(chunk, |mut row, ev| {
+                row.push_bind(&ev.event_id)
+                    .push_bind(&ev.instance_id)
+                    .push_bind(&ev.name)
+                    .push_bind(&ev.chat_key)
+                    .push_bind(&ev.envelope)
+                    .push_bind(ev.created_at);
+            });
+            insert.push(" ON CONFLICT (event_id) DO NOTHING RETURNING event_id, seq");
+            let rows: Vec<(String, i64)> = insert
+                .build_query_as()
+                .fetch_all(&mut *$tx)
+                .await
+                .map_err(StoreError::from_write)?;
+            seqs.extend(rows);
+        }
+        // The first entry of a recorded id is the one that was new.
+        let fresh: Vec<Option<i64>> = events.iter().map(|ev| seqs.remove(&ev.event_id)).collect();
+        let deliveries: Vec<(i64, &NewEvent, &$crate::outbox::NewDelivery)> = events
+            .iter()
+            .zip(&fresh)
+            .filter_map(|(ev, seq)| seq.map(|seq| (seq, *ev)))
+            .flat_map(|(seq, ev)| ev.deliveries.iter().map(move |d| (seq, ev, d)))
+            .collect();
+        for chunk in deliveries.chunks($crate::messages::ROWS_PER_STATEMENT) {
+            let mut insert = sqlx::QueryBuilder::new(
+                "INSERT INTO deliveries (event_seq, instance_id, webhook_id, url, chat_key, status, \
+                 attempts, next_attempt_at, locked_until, created_at, updated_at) ",
+            );
+            insert.push_values(chunk, |mut row, (seq, ev, d)| {
+                row.push_bind(*seq)
+                    .push_bind(&ev.instance_id)
+                    .push_bind(&d.webhook_id)
+                    .push_bind(&d.url)
+                    .push_bind(ev.chat_key.as_deref().unwrap_or(""))
+                    .push_bind("pending")
+                    .push_bind(0i64)
+                    .push_bind(ev.created_at)
+                    .push_bind(0i64)
+                    .push_bind(ev.created_at)
+                    .push_bind(ev.created_at);
+            });
+            insert
+                .build()
                 .execute(&mut *$tx)
                 .await
                 .map_err(StoreError::from_write)?;
-                // The chain exists while it has pending deliveries. The no-op update takes the
-                // chain's row lock (PostgreSQL), so a dispatcher settling the chain concurrently
-                // sees this delivery before it decides the chain is empty.
-                sqlx::query(
-                    "INSERT INTO delivery_chains (instance_id, webhook_id, chat_key, due_at, locked_until) \
-                     VALUES ($1, $2, $3, $4, 0) ON CONFLICT (instance_id, webhook_id, chat_key) \
-                     DO UPDATE SET due_at = delivery_chains.due_at",
-                )
-                .bind(&ev.instance_id)
-                .bind(&d.webhook_id)
-                .bind(chat_key)
-                .bind(ev.created_at)
-                .execute(&mut *$tx)
-                .await
-                .map_err(StoreError::from_write)?;
+        }
+        // A chain exists while it has pending deliveries; once in the statement (a PostgreSQL
+        // upsert may not touch a row twice), due at its first new delivery if it is new. The
+        // no-op update takes the chain's row lock (PostgreSQL), so a dispatcher settling the chain
+        // concurrently sees these deliveries before it decides the chain is empty.
+        let mut seen = std::collections::HashSet::new();
+        let mut chains: Vec<(&str, &str, &str, i64)> = Vec::new();
+        for (_, ev, d) in &deliveries {
+            let key = (
+                ev.instance_id.as_str(),
+                d.webhook_id.as_str(),
+                ev.chat_key.as_deref().unwrap_or(""),
+            );
+            if seen.insert(key) {
+                chains.push((key.0, key.1, key.2, ev.created_at));
             }
         }
-        inserted
+        for chunk in chains.chunks($crate::messages::ROWS_PER_STATEMENT) {
+            let mut upsert = sqlx::QueryBuilder::new(
+                "INSERT INTO delivery_chains (instance_id, webhook_id, chat_key, due_at, locked_until) ",
+            );
+            upsert.push_values(chunk, |mut row, (instance, webhook, chat, due)| {
+                row.push_bind(*instance)
+                    .push_bind(*webhook)
+                    .push_bind(*chat)
+                    .push_bind(*due)
+                    .push_bind(0i64);
+            });
+            upsert.push(
+                " ON CONFLICT (instance_id, webhook_id, chat_key) DO UPDATE SET due_at = delivery_chains.due_at",
+            );
+            upsert
+                .build()
+                .execute(&mut *$tx)
+                .await
+                .map_err(StoreError::from_write)?;
+        }
+        fresh.iter().map(Option::is_some).collect::<Vec<bool>>()
     }};
 }
 pub(crate) use insert_events_in_tx;
@@ -229,6 +266,7 @@ macro_rules! claim_in_tx {
         claimed
     }};
 }
+pub(crate) use claim_in_tx;
 
 /// Inside an open transaction `$tx`: after deliveries of a chain were settled, points the chain at
 /// its first pending delivery (unlocked), or deletes it when nothing is pending. `$lock` is a
@@ -243,41 +281,35 @@ macro_rules! reevaluate_chain_in_tx {
                 .execute(&mut *$tx)
                 .await?;
         }
-        let head: Option<(i64,)> = sqlx::query_as(
-            "SELECT next_attempt_at FROM deliveries WHERE instance_id = $1 AND webhook_id = $2 \
-             AND chat_key = $3 AND status = 'pending' ORDER BY event_seq LIMIT 1",
+        // Most chains are empty once settled (one statement); the others are due at their
+        // first pending delivery and unlocked.
+        let gone = sqlx::query(
+            "DELETE FROM delivery_chains WHERE instance_id = $1 AND webhook_id = $2 AND chat_key = $3 \
+             AND NOT EXISTS (SELECT 1 FROM deliveries WHERE instance_id = $1 AND webhook_id = $2 \
+             AND chat_key = $3 AND status = 'pending')",
         )
         .bind($instance)
         .bind($webhook)
         .bind($chat)
-        .fetch_optional(&mut *$tx)
-        .await?;
-        match head {
-            Some((due,)) => {
-                sqlx::query(
-                    "UPDATE delivery_chains SET due_at = $1, locked_until = 0 \
-                     WHERE instance_id = $2 AND webhook_id = $3 AND chat_key = $4",
-                )
-                .bind(due)
-                .bind($instance)
-                .bind($webhook)
-                .bind($chat)
-                .execute(&mut *$tx)
-                .await?;
-            }
-            None => {
-                sqlx::query(
-                    "DELETE FROM delivery_chains WHERE instance_id = $1 AND webhook_id = $2 AND chat_key = $3",
-                )
-                .bind($instance)
-                .bind($webhook)
-                .bind($chat)
-                .execute(&mut *$tx)
-                .await?;
-            }
+        .execute(&mut *$tx)
+        .await?
+        .rows_affected();
+        if gone == 0 {
+            sqlx::query(
+                "UPDATE delivery_chains SET locked_until = 0, due_at = (SELECT next_attempt_at \
+                 FROM deliveries WHERE instance_id = $1 AND webhook_id = $2 AND chat_key = $3 \
+                 AND status = 'pending' ORDER BY event_seq LIMIT 1) \
+                 WHERE instance_id = $1 AND webhook_id = $2 AND chat_key = $3",
+            )
+            .bind($instance)
+            .bind($webhook)
+            .bind($chat)
+            .execute(&mut *$tx)
+            .await?;
         }
     }};
 }
+pub(crate) use reevaluate_chain_in_tx;
 
 /// PostgreSQL: locks a chain row for the rest of the transaction.
 const PG_LOCK_CHAIN: &str = "SELECT 1 FROM delivery_chains WHERE instance_id = $1 AND webhook_id = $2 \
@@ -324,6 +356,7 @@ macro_rules! settle_one_in_tx {
         }
     }};
 }
+pub(crate) use settle_one_in_tx;
 
 /// Inside an open transaction `$tx`: makes sure every chain with pending deliveries of
 /// `$instance` (or of every instance when `$instance` is `None`) has its row, due no later than
@@ -394,8 +427,14 @@ impl Store {
         if events.is_empty() {
             return Ok(0);
         }
-        let skip = HashSet::<String>::new();
-        Ok(write_tx!(self, tx => insert_events_in_tx!(tx, events, skip)))
+        if let Some(group) = &self.group {
+            return group.record(events).await;
+        }
+        let events: Vec<&NewEvent> = events.iter().collect();
+        Ok(write_tx!(self, tx => {
+            let fresh = insert_events_in_tx!(tx, &events);
+            fresh.iter().filter(|new| **new).count()
+        }))
     }
 
     /// Claims up to `chains` due chains for `lease_ms` and answers, per chain, its next
@@ -409,6 +448,9 @@ impl Store {
         chains: i64,
         per_chain: i64,
     ) -> Result<Vec<Vec<ClaimedDelivery>>, StoreError> {
+        if let Some(group) = &self.group {
+            return group.claim(now, lease_ms, chains, per_chain).await;
+        }
         Ok(write_tx!(self, tx => claim_in_tx!(tx, now, lease_ms, chains, per_chain)))
     }
 
@@ -451,6 +493,9 @@ impl Store {
         settled: &[Settled],
     ) -> Result<(), StoreError> {
         let now = now_ms();
+        if let Some(group) = &self.group {
+            return group.settle(chain, settled, now).await;
+        }
         let (i, w, c) = (&chain.instance_id, &chain.webhook_id, &chain.chat_key);
         // SQLite's write transaction already excludes every other writer.
         let lock = match &self.pool {

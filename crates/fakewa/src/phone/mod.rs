@@ -17,10 +17,10 @@ use wacore::types::events::Event;
 use wacore_binary::Jid;
 use waproto::buffa::Message as _;
 use waproto::whatsapp as wa;
+use wawp_transport::NoDelayTransportFactory;
 use whatsapp_rust::Client;
 use whatsapp_rust::bot::{Bot, BotHandle};
 use whatsapp_rust::store::SqliteStore;
-use whatsapp_rust::transport::TokioWebSocketTransportFactory;
 
 use crate::certs::pub32;
 use crate::stanza::{appstate_seed, util};
@@ -211,7 +211,12 @@ pub(crate) async fn launch(
     let http = crate::media::client::http_client(&shared.media.tls.ca_pem)?;
     let bot = Bot::builder()
         .with_backend_arc(backend)
-        .with_transport_factory(TokioWebSocketTransportFactory::new().with_url(shared.ws_url()))
+        // Like wawp's sessions, with TCP_NODELAY: a phone sending more often than every 40 ms
+        // would otherwise hold each message for the server's delayed ACK.
+        .with_transport_factory(
+            NoDelayTransportFactory::new(&shared.ws_url())
+                .map_err(|e| FakeWaError::Phone(e.to_string()))?,
+        )
         .with_http_client(http)
         .with_version((2, 3000, 0))
         .on_event(move |event, client| {

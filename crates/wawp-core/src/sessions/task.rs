@@ -232,18 +232,18 @@ impl SessionTask {
 
     /// Raises the stored ack of our messages and records a `message.ack` event for each that changed.
     async fn on_receipt(&self, chat: &str, ids: &[String], ack: wawp_engine::Ack) {
-        let changed =
-            self.store
-                .raise_message_ack(self.id.as_str(), ids, ack as i64, |row| {
-                    match serde_json::from_str::<crate::model::Message>(&row.payload) {
-                        Ok(mut m) => {
-                            m.set_ack(ack);
-                            serde_json::to_string(&m).unwrap_or_else(|_| row.payload.clone())
-                        }
-                        Err(_) => row.payload.clone(),
+        let changed = self
+            .store
+            .raise_message_ack(self.id.as_str(), ids, ack as i64, move |row| {
+                match serde_json::from_str::<crate::model::Message>(&row.payload) {
+                    Ok(mut m) => {
+                        m.set_ack(ack);
+                        serde_json::to_string(&m).unwrap_or_else(|_| row.payload.clone())
                     }
-                })
-                .await;
+                    Err(_) => row.payload.clone(),
+                }
+            })
+            .await;
         let rows = match changed {
             Ok(rows) => rows,
             Err(e) => {

@@ -1,6 +1,7 @@
-//! Stored messages: changes to one message that arrive together all land.
+//! Stored messages: a batch of messages leaves each chat as the messages one by one would, replays
+//! change nothing, and changes to one message that arrive together all land.
 
-use wawp_store::{MessageRow, NewMessage};
+use wawp_store::{MessageRow, NewDelivery, NewEvent, NewMessage};
 
 use super::{Backend, an_instance, backends, unique};
 
@@ -59,7 +60,7 @@ async fn concurrent_changes_and_ack_raises_to_one_message_all_land() {
             let (inst, wa_id) = (inst.clone(), wa_id.clone());
             calls.push(tokio::spawn(async move {
                 store
-                    .raise_message_ack(&inst, &[wa_id], ack, |row| {
+                    .raise_message_ack(&inst, &[wa_id], ack, move |row| {
                         with_mark(&row.payload, &format!("ack{ack}")).unwrap_or_default()
                     })
                     .await
@@ -110,6 +111,169 @@ async fn concurrent_changes_and_ack_raises_to_one_message_all_land() {
             .expect("update")
             .expect("exists");
         assert_eq!(same.payload, row.payload, "{b}");
+        assert!(store.delete_instance(&inst).await.expect("cleanup"), "{b}");
+    }
+}
+
+/// A message of `chat` at `ts` (seconds), from us or not, with the push name it came with.
+fn message(
+    inst: &str,
+    chat: &str,
+    id: &str,
+    ts: i64,
+    from_me: bool,
+    name: Option<&str>,
+) -> NewMessage {
+    NewMessage {
+        row: MessageRow {
+            instance_id: inst.to_string(),
+            id: id.to_string(),
+            wa_id: id.to_string(),
+            chat_id: chat.to_string(),
+            from_me: i64::from(from_me),
+            timestamp: ts,
+            ack: 1,
+            payload: "{}".to_string(),
+        },
+        chat_name: name.map(str::to_string),
+        unread: !from_me,
+    }
+}
+
+/// The `message` event of a message, with one delivery.
+fn message_event(m: &NewMessage) -> NewEvent {
+    NewEvent {
+        event_id: super::unique("evt"),
+        instance_id: m.row.instance_id.clone(),
+        name: "message".to_string(),
+        chat_key: Some(m.row.chat_id.clone()),
+        envelope: "{}".to_string(),
+        created_at: m.row.timestamp,
+        message_id: Some(m.row.id.clone()),
+        deliveries: vec![NewDelivery {
+            webhook_id: "h1".to_string(),
+            url: "http://127.0.0.1:9/h1".to_string(),
+        }],
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_batch_updates_each_chat_as_one_message_at_a_time_and_replays_change_nothing() {
+    for Backend { store, .. } in backends("batch_updates_chats").await {
+        let b = store.backend();
+        let inst = an_instance(&store).await;
+        let id = |n: &str| super::unique(n);
+        let (a1, a2, a3, b1) = (id("a1"), id("a2"), id("a3"), id("b1"));
+        let batch = vec![
+            message(&inst, "a@c.us", &a1, 10, false, Some("Ann")),
+            message(&inst, "b@c.us", &b1, 5, false, Some("Bob")),
+            // Our reply reads chat a; what comes after it is unread again.
+            message(&inst, "a@c.us", &a2, 11, true, None),
+            message(&inst, "a@c.us", &a3, 12, false, None),
+            // The same message twice in one batch counts once.
+            message(&inst, "b@c.us", &b1, 5, false, Some("Bob")),
+        ];
+        let events: Vec<NewEvent> = batch[..4].iter().map(message_event).collect();
+        let new = store.save_messages(&batch, &events).await.expect("save");
+        assert_eq!(new, 4, "{b}");
+        let chat_a = store
+            .get_chat(&inst, "a@c.us")
+            .await
+            .expect("get")
+            .expect("chat a");
+        assert_eq!(
+            (
+                chat_a.name.as_deref(),
+                chat_a.last_message_id.as_deref(),
+                chat_a.last_timestamp,
+                chat_a.unread_count
+            ),
+            (Some("Ann"), Some(a3.as_str()), 12, 1),
+            "{b}"
+        );
+        let chat_b = store
+            .get_chat(&inst, "b@c.us")
+            .await
+            .expect("get")
+            .expect("chat b");
+        assert_eq!(
+            (chat_b.name.as_deref(), chat_b.unread_count),
+            (Some("Bob"), 1),
+            "{b}"
+        );
+        let recorded = store.events_after(&inst, 0, 100).await.expect("events");
+        assert_eq!(recorded.len(), 4, "{b}");
+
+        // A replay of a3 beside a new, older message: only the new one counts, and the newest
+        // message stays the chat's last.
+        let a0 = id("a0");
+        let again = vec![
+            message(&inst, "a@c.us", &a3, 12, false, None),
+            message(&inst, "a@c.us", &a0, 9, false, Some("Ann B")),
+        ];
+        let events: Vec<NewEvent> = again.iter().map(message_event).collect();
+        assert_eq!(
+            store.save_messages(&again, &events).await.expect("save"),
+            1,
+            "{b}"
+        );
+        let chat_a = store
+            .get_chat(&inst, "a@c.us")
+            .await
+            .expect("get")
+            .expect("chat a");
+        assert_eq!(
+            (
+                chat_a.name.as_deref(),
+                chat_a.last_message_id.as_deref(),
+                chat_a.unread_count
+            ),
+            (Some("Ann B"), Some(a3.as_str()), 2),
+            "{b}"
+        );
+        assert_eq!(
+            store
+                .events_after(&inst, 0, 100)
+                .await
+                .expect("events")
+                .len(),
+            5,
+            "{b}"
+        );
+
+        // Concurrent saves (one commit may carry several of them) each count.
+        let mut calls = Vec::new();
+        for n in 0..30 {
+            let store = store.clone();
+            let m = message(&inst, "c@c.us", &id(&format!("c{n}")), 100 + n, false, None);
+            calls.push(tokio::spawn(async move {
+                let events = vec![message_event(&m)];
+                store.save_messages(&[m], &events).await.expect("save")
+            }));
+        }
+        let mut saved = 0;
+        for call in calls {
+            saved += call.await.expect("task");
+        }
+        assert_eq!(saved, 30, "{b}");
+        let chat_c = store
+            .get_chat(&inst, "c@c.us")
+            .await
+            .expect("get")
+            .expect("chat c");
+        assert_eq!(
+            (chat_c.unread_count, chat_c.last_timestamp),
+            (30, 129),
+            "{b}"
+        );
+        let claimed = store
+            .claim_due_deliveries(i64::MAX / 2, 60_000, 10)
+            .await
+            .expect("claim");
+        assert!(
+            claimed.iter().any(|d| d.chat_key == "c@c.us"),
+            "{b}: the chat's chain exists"
+        );
         assert!(store.delete_instance(&inst).await.expect("cleanup"), "{b}");
     }
 }

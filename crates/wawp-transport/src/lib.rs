@@ -4,7 +4,12 @@
 //! whatsapp-rust's default factory leaves Nagle's algorithm on. A client sends small frames (acks,
 //! receipts, messages) back to back; with Nagle, a frame written while an earlier one is still
 //! unacknowledged waits for the server's delayed ACK, up to 40 ms. The same stall on fakewa's side
-//! made a delivery take 40 ms instead of 3 ms as soon as a session got ~100 messages a second.
+//! made a delivery take 40 ms instead of 3 ms as soon as a session got ~100 messages a second, and
+//! at fakewa's virtual phones (which dial fakewa like any client) it added ~25 ms to every message
+//! a phone sent more often than every 40 ms.
+//!
+//! Every whatsapp-rust client of the project dials through [`NoDelayTransportFactory`]: wawp's
+//! sessions, fakewa's virtual phones and test companions, and the benches' clients.
 
 use std::sync::Arc;
 
@@ -12,17 +17,28 @@ use whatsapp_rust::transport::{
     Connector, Transport, TransportEvent, TransportFactory, default_tls_connector, from_websocket,
 };
 
-pub(crate) struct NoDelayTransportFactory {
+/// The URL given to [`NoDelayTransportFactory::new`] does not parse.
+#[derive(Debug, thiserror::Error)]
+#[error("bad WhatsApp URL {url}: {reason}")]
+pub struct BadUrl {
+    pub url: String,
+    pub reason: String,
+}
+
+/// whatsapp-rust's WebSocket transport factory with `TCP_NODELAY` on the dialled socket.
+pub struct NoDelayTransportFactory {
     url: String,
     uri: http::Uri,
     connector: Connector,
 }
 
 impl NoDelayTransportFactory {
-    pub(crate) fn new(url: &str) -> Result<Self, crate::EngineError> {
-        let uri: http::Uri = url
-            .parse()
-            .map_err(|e| crate::EngineError::Client(format!("bad WhatsApp URL {url}: {e}")))?;
+    /// A factory dialling `url` (`ws://…` or `wss://…`, TLS with whatsapp-rust's connector).
+    pub fn new(url: &str) -> Result<Self, BadUrl> {
+        let uri: http::Uri = url.parse().map_err(|e: http::uri::InvalidUri| BadUrl {
+            url: url.to_string(),
+            reason: e.to_string(),
+        })?;
         Ok(NoDelayTransportFactory {
             url: url.to_string(),
             uri,
