@@ -208,38 +208,29 @@ macro_rules! insert_events_in_tx {
 }
 pub(crate) use insert_events_in_tx;
 
-/// Inside an open transaction `$tx`: leases up to `$chains` due chains and evaluates to the
-/// next deliveries of each (at most `$per_chain`, in order, as long as they are due).
-/// `$lock_chain` is the statement that locks one chain row before it is re-read (PostgreSQL:
-/// `FOR UPDATE`; SQLite's write transaction already excludes every other writer).
+/// Inside an open transaction `$tx`: leases up to `$chains` due chains (oldest due first) and
+/// evaluates to the next deliveries of each (at most `$per_chain`, in order, as long as they are
+/// due). A leased chain with nothing due is put right and not answered.
 macro_rules! claim_in_tx {
     ($tx:ident, $now:expr, $lease_ms:expr, $chains:expr, $per_chain:expr) => {{
-        let due: Vec<(String, String, String)> = sqlx::query_as(
-            "SELECT instance_id, webhook_id, chat_key FROM delivery_chains \
-             WHERE due_at <= $1 AND locked_until <= $1 ORDER BY due_at LIMIT $2",
+        // Leases the due chains in one statement. The lease re-checks `locked_until` on the row it
+        // updates, so only one claimer wins a chain (another node on PostgreSQL).
+        let mut won: Vec<(String, String, String, i64)> = sqlx::query_as(
+            "UPDATE delivery_chains SET locked_until = $1 \
+             WHERE locked_until <= $2 AND (instance_id, webhook_id, chat_key) IN \
+             (SELECT instance_id, webhook_id, chat_key FROM delivery_chains \
+              WHERE due_at <= $2 AND locked_until <= $2 ORDER BY due_at LIMIT $3) \
+             RETURNING instance_id, webhook_id, chat_key, due_at",
         )
+        .bind($now + $lease_ms)
         .bind($now)
         .bind($chains)
         .fetch_all(&mut *$tx)
         .await?;
-        let mut claimed: Vec<Vec<ClaimedDelivery>> = Vec::with_capacity(due.len());
-        for (instance_id, webhook_id, chat_key) in due {
-            // Only one claimer wins a chain (another node on PostgreSQL).
-            let won = sqlx::query(
-                "UPDATE delivery_chains SET locked_until = $1 WHERE instance_id = $2 \
-                 AND webhook_id = $3 AND chat_key = $4 AND locked_until <= $5",
-            )
-            .bind($now + $lease_ms)
-            .bind(&instance_id)
-            .bind(&webhook_id)
-            .bind(&chat_key)
-            .bind($now)
-            .execute(&mut *$tx)
-            .await?
-            .rows_affected();
-            if won != 1 {
-                continue;
-            }
+        // Longest due first.
+        won.sort_by_key(|chain| chain.3);
+        let mut claimed: Vec<Vec<ClaimedDelivery>> = Vec::with_capacity(won.len());
+        for (instance_id, webhook_id, chat_key, _) in won {
             let next = sqlx::query_as::<_, ClaimedDelivery>(
                 "SELECT d.id, d.event_seq, e.event_id, d.instance_id, d.webhook_id, d.url, d.chat_key, \
                  d.attempts, d.next_attempt_at, e.envelope FROM deliveries d JOIN events e ON e.seq = d.event_seq \

@@ -19,6 +19,11 @@ struct Backend {
 }
 
 /// SQLite on a fresh temp dir, plus PostgreSQL if configured.
+/// Claims are global (the dispatcher serves every instance) and the PostgreSQL leg shares one
+/// database between tests: tests that claim run one at a time and delete their instance (and so
+/// its events and deliveries) when done.
+static CLAIMS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 async fn backends(test: &str) -> Vec<Backend> {
     let dir = tempfile::tempdir().expect("temp dir");
     let sqlite = Store::open_in_dir(dir.path()).await.expect("open sqlite");

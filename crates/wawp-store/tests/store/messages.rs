@@ -159,6 +159,7 @@ fn message_event(m: &NewMessage) -> NewEvent {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_batch_updates_each_chat_as_one_message_at_a_time_and_replays_change_nothing() {
+    let _serial = super::CLAIMS.lock().await;
     for Backend { store, .. } in backends("batch_updates_chats").await {
         let b = store.backend();
         let inst = an_instance(&store).await;

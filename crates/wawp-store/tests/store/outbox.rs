@@ -5,12 +5,7 @@ use wawp_store::{
     FailedAttempt, MessageRow, NewDelivery, NewEvent, NewMessage, Outcome, Settled, Store,
 };
 
-use super::{Backend, an_instance, backends, unique};
-
-/// Claims are global (the dispatcher serves every instance) and the PostgreSQL leg shares one
-/// database between tests: these tests run one at a time and delete their instance (and so its
-/// events and deliveries) when done.
-static CLAIMS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+use super::{Backend, CLAIMS, an_instance, backends, unique};
 
 fn event(instance_id: &str, chat: Option<&str>, hooks: &[&str], created_at: i64) -> NewEvent {
     let event_id = unique("evt");
@@ -615,4 +610,49 @@ fn wawp_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_claimers_never_get_the_same_chain() {
+    let _serial = CLAIMS.lock().await;
+    for Backend { store, .. } in backends("concurrent_claimers").await {
+        let b = store.backend();
+        let inst = an_instance(&store).await;
+        let now = wawp_now();
+        let chats: Vec<String> = (0..24).map(|n| format!("{n}@c.us")).collect();
+        let events: Vec<NewEvent> = chats
+            .iter()
+            .map(|chat| event(&inst, Some(chat), &["h"], now))
+            .collect();
+        store.record_events(&events).await.expect("record");
+        let mut claimers = Vec::new();
+        for _ in 0..4 {
+            let store = store.clone();
+            claimers.push(tokio::spawn(async move {
+                let mut got = Vec::new();
+                for _ in 0..3 {
+                    let chains = store
+                        .claim_due_chains(now, 60_000, 3, 10)
+                        .await
+                        .expect("claim");
+                    got.extend(chains.into_iter().flatten().map(|d| d.chat_key));
+                }
+                got
+            }));
+        }
+        let mut all = Vec::new();
+        for claimer in claimers {
+            all.extend(claimer.await.expect("task"));
+        }
+        let mut unique_chats = all.clone();
+        unique_chats.sort();
+        unique_chats.dedup();
+        assert_eq!(
+            unique_chats.len(),
+            all.len(),
+            "{b}: a chain was handed out twice: {all:?}"
+        );
+        assert_eq!(all.len(), 24, "{b}: every chain was claimed once");
+        assert!(store.delete_instance(&inst).await.expect("cleanup"), "{b}");
+    }
 }
