@@ -6,10 +6,15 @@
 //! - [`certs`]: the certificate rule (does this build verify WhatsApp's chain? which URLs may it use?).
 //! - [`calls`]: incoming call signaling as [`CallSignal`]s, and rejecting a ringing call.
 //! - [`keystore`]: where a session's WhatsApp key material lives, and how it is erased.
+//! - `buffered_store.rs`: the key store as a session's client sees it, with whatsapp-rust's
+//!   pending-inbound buffer kept in memory until Signal state is written.
+//! - `wawp-transport` (its own crate, shared with fakewa): the WebSocket transport, with `TCP_NODELAY`.
 //!
-//! No other wawp crate imports whatsapp-rust (ARCHITECTURE.md layering).
+//! No other wawp crate imports whatsapp-rust (ARCHITECTURE.md layering), except `wawp-transport`,
+//! which sits under this one.
 
 pub mod addons;
+mod buffered_store;
 pub mod calls;
 pub mod certs;
 mod error;

@@ -41,7 +41,9 @@ impl EngineSession {
         let calls = crate::calls::Ringing::default();
         let ringing = calls.clone();
         let mut builder = Bot::builder()
-            .with_backend(store)
+            // whatsapp-rust's pending-inbound buffer stays in memory until Signal state is written
+            // (buffered_store.rs): no key-store write transaction per received message.
+            .with_backend(crate::buffered_store::BufferedInbound::new(store))
             .with_transport_factory(
                 wawp_transport::NoDelayTransportFactory::new(&config.ws_url)
                     .map_err(|e| EngineError::Client(e.to_string()))?,
