@@ -88,12 +88,14 @@ impl GroupCommit {
         GroupCommit { jobs }
     }
 
-    async fn call(&self, work: Work) -> Result<Done, StoreError> {
+    /// Queues `work` and waits for its commit; `pick` takes the result of its kind.
+    async fn call<T>(&self, work: Work, pick: fn(Done) -> Option<T>) -> Result<T, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.jobs
             .send(Job { work, reply })
             .map_err(|_| StoreError::Closed)?;
-        answer.await.map_err(|_| StoreError::Closed)?
+        let done = answer.await.map_err(|_| StoreError::Closed)??;
+        pick(done).ok_or(StoreError::Internal("group commit answered another call"))
     }
 
     /// Saves the messages and records the events (see `Store::save_messages`), committed when
@@ -107,10 +109,11 @@ impl GroupCommit {
             messages: messages.to_vec(),
             events: events.to_vec(),
         };
-        match self.call(work).await? {
-            Done::Count(n) => Ok(n),
-            _ => Err(StoreError::Internal("group commit answered another call")),
-        }
+        self.call(work, |done| match done {
+            Done::Count(n) => Some(n),
+            _ => None,
+        })
+        .await
     }
 
     /// See `Store::record_events`.
@@ -118,10 +121,11 @@ impl GroupCommit {
         let work = Work::Record {
             events: events.to_vec(),
         };
-        match self.call(work).await? {
-            Done::Count(n) => Ok(n),
-            _ => Err(StoreError::Internal("group commit answered another call")),
-        }
+        self.call(work, |done| match done {
+            Done::Count(n) => Some(n),
+            _ => None,
+        })
+        .await
     }
 
     /// See `Store::claim_due_chains`.
@@ -138,10 +142,11 @@ impl GroupCommit {
             chains,
             per_chain,
         };
-        match self.call(work).await? {
-            Done::Claimed(claimed) => Ok(claimed),
-            _ => Err(StoreError::Internal("group commit answered another call")),
-        }
+        self.call(work, |done| match done {
+            Done::Claimed(claimed) => Some(claimed),
+            _ => None,
+        })
+        .await
     }
 
     /// See `Store::settle_deliveries`.
@@ -156,14 +161,13 @@ impl GroupCommit {
             settled: settled.to_vec(),
             now,
         };
-        match self.call(work).await? {
-            Done::Settled => Ok(()),
-            _ => Err(StoreError::Internal("group commit answered another call")),
-        }
+        self.call(work, |done| match done {
+            Done::Settled => Some(()),
+            _ => None,
+        })
+        .await
     }
-}
 
-impl GroupCommit {
     /// See `Store::raise_message_ack`.
     pub(crate) async fn raise_ack(
         &self,
@@ -178,10 +182,11 @@ impl GroupCommit {
             ack,
             payload_of,
         };
-        match self.call(work).await? {
-            Done::Raised(rows) => Ok(rows),
-            _ => Err(StoreError::Internal("group commit answered another call")),
-        }
+        self.call(work, |done| match done {
+            Done::Raised(rows) => Some(rows),
+            _ => None,
+        })
+        .await
     }
 }
 
