@@ -23,7 +23,7 @@ use crate::messages::{
 };
 use crate::outbox::{
     ChainKey, ClaimedDelivery, NewEvent, Outcome, Settled, claim_in_tx, insert_events_in_tx,
-    reevaluate_chain_in_tx, settle_one_in_tx,
+    reevaluate_chain_in_tx, settle_chain_in_tx, settle_one_in_tx,
 };
 
 /// Most calls one transaction carries.
@@ -253,12 +253,8 @@ async fn run_together(pool: &SqlitePool, jobs: &[Job]) -> Result<Vec<Done>, Stor
                 },
                 None,
             ) => {
-                for s in settled {
-                    settle_one_in_tx!(conn, s, *now);
-                }
-                let (i, w, c) = (&chain.instance_id, &chain.webhook_id, &chain.chat_key);
                 // SQLite's write transaction already excludes every other writer: no chain lock.
-                reevaluate_chain_in_tx!(conn, i, w, c, "");
+                settle_chain_in_tx!(conn, chain, settled, *now, "");
                 Done::Settled
             }
             (

@@ -92,7 +92,7 @@ macro_rules! select_messages {
     };
 }
 
-/// Most rows one multi-row statement carries. A row binds at most 8 values, so a statement stays
+/// Most rows one multi-row statement carries. A row binds at most 11 values, so a statement stays
 /// far below the bound-parameter limits (SQLite 32,766, PostgreSQL 65,535).
 pub(crate) const ROWS_PER_STATEMENT: usize = 256;
 

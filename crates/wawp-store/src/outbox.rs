@@ -349,6 +349,21 @@ macro_rules! settle_one_in_tx {
 }
 pub(crate) use settle_one_in_tx;
 
+/// Inside an open transaction `$tx`: records the attempts `$settled` (`&[Settled]`) made on
+/// deliveries of the claimed `$chain` (`&ChainKey`) and hands the chain back (see
+/// [`reevaluate_chain_in_tx!`]; `$lock` as there). Expanded once per backend.
+macro_rules! settle_chain_in_tx {
+    ($tx:ident, $chain:expr, $settled:expr, $now:expr, $lock:expr) => {{
+        let chain: &ChainKey = $chain;
+        for s in $settled.iter() {
+            settle_one_in_tx!($tx, s, $now);
+        }
+        let (i, w, c) = (&chain.instance_id, &chain.webhook_id, &chain.chat_key);
+        reevaluate_chain_in_tx!($tx, i, w, c, $lock);
+    }};
+}
+pub(crate) use settle_chain_in_tx;
+
 /// Inside an open transaction `$tx`: makes sure every chain with pending deliveries of
 /// `$instance` (or of every instance when `$instance` is `None`) has its row, due no later than
 /// its earliest pending delivery (after a replay put deliveries back in line).
@@ -487,18 +502,12 @@ impl Store {
         if let Some(group) = &self.group {
             return group.settle(chain, settled, now).await;
         }
-        let (i, w, c) = (&chain.instance_id, &chain.webhook_id, &chain.chat_key);
         // SQLite's write transaction already excludes every other writer.
         let lock = match &self.pool {
             Pool::Sqlite(_) => "",
             Pool::Postgres(_) => PG_LOCK_CHAIN,
         };
-        write_tx!(self, tx => {
-            for s in settled {
-                settle_one_in_tx!(tx, s, now);
-            }
-            reevaluate_chain_in_tx!(tx, i, w, c, lock);
-        });
+        write_tx!(self, tx => settle_chain_in_tx!(tx, chain, settled, now, lock));
         Ok(())
     }
 
