@@ -14,6 +14,8 @@
 //! its own result only once it is committed. If a shared transaction fails, each call is run again
 //! on its own, so one bad call fails alone.
 
+use std::sync::{Arc, Mutex};
+
 use sqlx::{SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
@@ -21,10 +23,12 @@ use crate::StoreError;
 use crate::messages::{
     MessageRow, NewMessage, RAISE_ACK_SELECT, events_of_fresh, raise_ack_in_tx, save_in_tx,
 };
+use crate::now_ms;
 use crate::outbox::{
-    ChainKey, ClaimedDelivery, NewEvent, Outcome, Settled, claim_in_tx, insert_events_in_tx,
-    reevaluate_chain_in_tx, settle_chain_in_tx, settle_one_in_tx,
+    ChainKey, ClaimedDelivery, LeasedChain, NewEvent, Outcome, Settled, claim_in_tx,
+    insert_events_in_tx, reevaluate_chain_in_tx, settle_chain_in_tx, settle_one_in_tx,
 };
+use crate::wal_checkpoint::Checkpointer;
 
 /// Most calls one transaction carries.
 const MAX_BATCH: usize = 128;
@@ -33,6 +37,18 @@ const MAX_BATCH: usize = 128;
 #[derive(Clone)]
 pub(crate) struct GroupCommit {
     jobs: mpsc::UnboundedSender<Job>,
+    lane: Lane,
+    /// The WAL checkpoints' connection (see `wal_checkpoint.rs`).
+    checkpoints: SqlitePool,
+}
+
+/// Where the chains that saves create go, leased, once committed (the dispatcher's fast lane);
+/// `None` while no dispatcher listens.
+type Lane = Arc<Mutex<Option<FastLane>>>;
+
+struct FastLane {
+    chains: mpsc::UnboundedSender<LeasedChain>,
+    lease_ms: i64,
 }
 
 /// One call's work.
@@ -71,7 +87,8 @@ enum Done {
     /// How many messages (Save) or events (Record) were new.
     Count(usize),
     Claimed(Vec<Vec<ClaimedDelivery>>),
-    Settled,
+    /// Whether the chain still has pending deliveries.
+    Settled(bool),
     Raised(Vec<MessageRow>),
 }
 
@@ -82,10 +99,32 @@ struct Job {
 
 impl GroupCommit {
     /// Starts the writer task (needs a tokio runtime).
-    pub(crate) fn start(pool: SqlitePool) -> GroupCommit {
+    pub(crate) fn start(pool: SqlitePool, checkpointer: Checkpointer) -> GroupCommit {
         let (jobs, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(pool, rx));
-        GroupCommit { jobs }
+        let lane = Lane::default();
+        let checkpoints = checkpointer.pool().clone();
+        tokio::spawn(run(pool, rx, checkpointer, lane.clone()));
+        GroupCommit {
+            jobs,
+            lane,
+            checkpoints,
+        }
+    }
+
+    /// Closes the checkpoints' connection (with the store's pool: SQLite checkpoints and removes
+    /// the WAL when its last connection closes).
+    pub(crate) async fn close(&self) {
+        self.checkpoints.close().await;
+    }
+
+    /// From now on, the chains that saves and recorded events create are leased for `lease_ms`
+    /// in their commit and sent here (replacing any earlier receiver).
+    pub(crate) fn fast_lane(&self, lease_ms: i64) -> mpsc::UnboundedReceiver<LeasedChain> {
+        let (chains, rx) = mpsc::unbounded_channel();
+        if let Ok(mut lane) = self.lane.lock() {
+            *lane = Some(FastLane { chains, lease_ms });
+        }
+        rx
     }
 
     /// Queues `work` and waits for its commit; `pick` takes the result of its kind.
@@ -155,14 +194,14 @@ impl GroupCommit {
         chain: &ChainKey,
         settled: &[Settled],
         now: i64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let work = Work::Settle {
             chain: chain.clone(),
             settled: settled.to_vec(),
             now,
         };
         self.call(work, |done| match done {
-            Done::Settled => Some(()),
+            Done::Settled(pending) => Some(pending),
             _ => None,
         })
         .await
@@ -190,48 +229,90 @@ impl GroupCommit {
     }
 }
 
-async fn run(pool: SqlitePool, mut rx: mpsc::UnboundedReceiver<Job>) {
+async fn run(
+    pool: SqlitePool,
+    mut rx: mpsc::UnboundedReceiver<Job>,
+    mut checkpointer: Checkpointer,
+    lane: Lane,
+) {
     while let Some(first) = rx.recv().await {
-        let mut jobs = vec![first];
-        while jobs.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(job) => jobs.push(job),
-                Err(_) => break,
-            }
-        }
-        if jobs.len() > 1 {
-            match run_together(&pool, &jobs).await {
-                Ok(results) => {
-                    for (job, done) in jobs.into_iter().zip(results) {
-                        let _ = job.reply.send(Ok(done));
-                    }
-                    continue;
-                }
-                Err(e) => {
-                    tracing::debug!(calls = jobs.len(), error = %e, "group commit failed; committing each call alone");
-                }
-            }
-        }
-        for job in jobs {
-            let result = run_together(&pool, std::slice::from_ref(&job))
-                .await
-                .and_then(|mut results| {
-                    results
-                        .pop()
-                        .ok_or(StoreError::Internal("group commit lost a result"))
-                });
-            let _ = job.reply.send(result);
-        }
+        run_round(&pool, &mut rx, first, &lane).await;
+        checkpointer.committed();
     }
 }
 
-/// Every job in one transaction; what each gave. The saves and recorded events of all jobs go in
-/// first, together (a handful of multi-row statements however many jobs there are, in the order
-/// the jobs came), then the dispatcher's claims and settlements in order.
-async fn run_together(pool: &SqlitePool, jobs: &[Job]) -> Result<Vec<Done>, StoreError> {
+/// One round: `first` and whatever else is queued, together, or each alone if together fails.
+async fn run_round(
+    pool: &SqlitePool,
+    rx: &mut mpsc::UnboundedReceiver<Job>,
+    first: Job,
+    lane: &Lane,
+) {
+    let mut jobs = vec![first];
+    while jobs.len() < MAX_BATCH {
+        match rx.try_recv() {
+            Ok(job) => jobs.push(job),
+            Err(_) => break,
+        }
+    }
+    // The lane, and the lease its chains get in this round.
+    let lane = match lane.lock() {
+        Ok(lane) => lane
+            .as_ref()
+            .map(|l| (l.chains.clone(), now_ms(), l.lease_ms)),
+        Err(_) => None,
+    };
+    let lease = lane.as_ref().map(|(_, now, ms)| now.saturating_add(*ms));
+    let hand_over = |leased: Vec<Vec<ClaimedDelivery>>| {
+        if let Some((chains, now, _)) = &lane {
+            for deliveries in leased {
+                // A closed lane only delays them: their lease runs out and they are claimed.
+                let _ = chains.send(LeasedChain {
+                    leased_at: *now,
+                    deliveries,
+                });
+            }
+        }
+    };
+    if jobs.len() > 1 {
+        match run_together(pool, &jobs, lease).await {
+            Ok((results, leased)) => {
+                hand_over(leased);
+                for (job, done) in jobs.into_iter().zip(results) {
+                    let _ = job.reply.send(Ok(done));
+                }
+                return;
+            }
+            Err(e) => {
+                tracing::debug!(calls = jobs.len(), error = %e, "group commit failed; committing each call alone");
+            }
+        }
+    }
+    for job in jobs {
+        let result = run_together(pool, std::slice::from_ref(&job), lease)
+            .await
+            .and_then(|(mut results, leased)| {
+                hand_over(leased);
+                results
+                    .pop()
+                    .ok_or(StoreError::Internal("group commit lost a result"))
+            });
+        let _ = job.reply.send(result);
+    }
+}
+
+/// Every job in one transaction; what each gave, and the chains its saves created, leased until
+/// `lease` (when given). The saves and recorded events of all jobs go in first, together (a
+/// handful of multi-row statements however many jobs there are, in the order the jobs came), then
+/// the dispatcher's claims and settlements in order.
+async fn run_together(
+    pool: &SqlitePool,
+    jobs: &[Job],
+    lease: Option<i64>,
+) -> Result<(Vec<Done>, Vec<Vec<ClaimedDelivery>>), StoreError> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let conn: &mut SqliteConnection = &mut tx;
-    let counts = save_all(conn, jobs).await?;
+    let (counts, leased) = save_all(conn, jobs, lease).await?;
     let mut results = Vec::with_capacity(jobs.len());
     for (job, count) in jobs.iter().zip(counts) {
         results.push(match (&job.work, count) {
@@ -254,8 +335,7 @@ async fn run_together(pool: &SqlitePool, jobs: &[Job]) -> Result<Vec<Done>, Stor
                 None,
             ) => {
                 // SQLite's write transaction already excludes every other writer: no chain lock.
-                settle_chain_in_tx!(conn, chain, settled, *now, "");
-                Done::Settled
+                Done::Settled(settle_chain_in_tx!(conn, chain, settled, *now, ""))
             }
             (
                 Work::RaiseAck {
@@ -282,16 +362,17 @@ async fn run_together(pool: &SqlitePool, jobs: &[Job]) -> Result<Vec<Done>, Stor
         });
     }
     tx.commit().await?;
-    Ok(results)
+    Ok((results, leased))
 }
 
 /// The `Save` and `Record` jobs: their messages, then their events (those of messages that were not
-/// new left out). Per job, how many of its messages (Save) or events (Record) were new; `None`
-/// for the other jobs.
+/// new left out). Per job, how many of its messages (Save) or events (Record) were new (`None`
+/// for the other jobs), and the chains created, leased until `lease` (when given).
 async fn save_all(
     conn: &mut SqliteConnection,
     jobs: &[Job],
-) -> Result<Vec<Option<usize>>, StoreError> {
+    lease: Option<i64>,
+) -> Result<(Vec<Option<usize>>, Vec<Vec<ClaimedDelivery>>), StoreError> {
     let messages: Vec<&NewMessage> = jobs
         .iter()
         .filter_map(|job| match &job.work {
@@ -328,11 +409,13 @@ async fn save_all(
             _ => counts.push(None),
         }
     }
+    let mut leased = Vec::new();
     if !events.is_empty() {
-        let new = insert_events_in_tx!(conn, &events);
+        let (new, created) = insert_events_in_tx!(conn, &events, lease);
         for (i, range) in recorded {
             counts[i] = Some(new[range].iter().filter(|new| **new).count());
         }
+        leased = created;
     }
-    Ok(counts)
+    Ok((counts, leased))
 }

@@ -12,6 +12,8 @@
 //! - `tokens.rs` ([`TokenRow`]), `instances.rs` ([`InstanceRow`]): one module per aggregate.
 //! - `error.rs` ([`StoreError`]): `NotFound`, `LimitReached`, `Conflict` are facts the layers above
 //!   map on purpose; everything else is a database fault.
+//! - `wal_checkpoint.rs`: SQLite's WAL is checkpointed on a connection of its own, beside the
+//!   writer, instead of inside the commit that fills it.
 //! - `group_commit.rs`: on SQLite, the hot writes (message saves, recorded events, the webhook
 //!   dispatcher's claims and settlements, receipts' ack raises) queue for one writer task that runs
 //!   whatever is queued in one transaction, with multi-row statements for the saves; on PostgreSQL
@@ -44,6 +46,7 @@ mod messages;
 mod outbox;
 mod secrets;
 mod tokens;
+mod wal_checkpoint;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -59,8 +62,8 @@ pub use error::StoreError;
 pub use instances::InstanceRow;
 pub use messages::{ChatOrder, ChatRow, MessageRow, NewMessage};
 pub use outbox::{
-    ChainKey, ClaimedDelivery, DeliveryRow, EventRow, FailedAttempt, NewDelivery, NewEvent,
-    Outcome, Settled,
+    ChainKey, ClaimedDelivery, DeliveryRow, EventRow, FailedAttempt, LeasedChain, NewDelivery,
+    NewEvent, Outcome, Settled,
 };
 pub use tokens::TokenRow;
 
@@ -170,6 +173,9 @@ impl Store {
 
     /// Closes every pooled connection (SQLite checkpoints its WAL on the last close).
     pub async fn close(&self) {
+        if let Some(group) = &self.group {
+            group.close().await;
+        }
         with_pool!(self, pool => pool.close().await)
     }
 
@@ -184,7 +190,12 @@ impl Store {
             // the last commits), and saves an fsync per commit.
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(SQLITE_BUSY_TIMEOUT)
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // Checkpoints run beside the writer (`wal_checkpoint.rs`); this is the safety net.
+            .pragma(
+                "wal_autocheckpoint",
+                wal_checkpoint::SAFETY_NET_PAGES.to_string(),
+            );
         // Two processes (the server and the CLI) can open a brand-new file at the same moment.
         // The loser can then fail in two ways: switching the new file to WAL needs an exclusive
         // lock that the busy timeout does not wait for ("database is locked"), and sqlx takes no
@@ -214,8 +225,14 @@ impl Store {
             pool.close().await;
             return Err(e.into());
         }
+        // The checkpoints' own connection (opened on first use).
+        let checkpoints = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_lazy_with(options.clone());
+        let checkpointer = wal_checkpoint::Checkpointer::new(checkpoints);
         Ok(Store {
-            group: Some(group_commit::GroupCommit::start(pool.clone())),
+            group: Some(group_commit::GroupCommit::start(pool.clone(), checkpointer)),
             pool: Pool::Sqlite(pool),
         })
     }

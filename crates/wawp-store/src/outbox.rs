@@ -110,9 +110,18 @@ const SELECT_DELIVERIES: &str = "SELECT d.id, d.event_seq, e.event_id, e.name AS
 /// deliveries, and makes sure each delivery's chain exists, in three multi-row statements per
 /// [`ROWS_PER_STATEMENT`](crate::messages::ROWS_PER_STATEMENT) rows. Idempotent per event id;
 /// evaluates to, per event, whether it was new. Expanded once per backend.
+///
+/// With a third argument `$lease` (`Option<i64>`, SQLite's one writer only), evaluates to that and
+/// the chains this created, leased until `$lease` and answered with their deliveries in order, as
+/// [`claim_in_tx!`] would (the dispatcher's fast lane: no claim in between). Chains that already
+/// existed are left to be claimed, behind what they hold.
 macro_rules! insert_events_in_tx {
-    ($tx:ident, $events:expr) => {{
+    ($tx:ident, $events:expr) => {
+        insert_events_in_tx!($tx, $events, None).0
+    };
+    ($tx:ident, $events:expr, $lease:expr) => {{
         let events: &[&NewEvent] = $events;
+        let lease: Option<i64> = $lease;
         let mut seqs = std::collections::HashMap::<String, i64>::new();
         for chunk in events.chunks($crate::messages::ROWS_PER_STATEMENT) {
             let mut insert = sqlx::QueryBuilder::new(
@@ -143,6 +152,8 @@ macro_rules! insert_events_in_tx {
             .filter_map(|(ev, seq)| seq.map(|seq| (seq, *ev)))
             .flat_map(|(seq, ev)| ev.deliveries.iter().map(move |d| (seq, ev, d)))
             .collect();
+        // (event seq, webhook) → delivery id, when leasing.
+        let mut ids = std::collections::HashMap::<(i64, String), i64>::new();
         for chunk in deliveries.chunks($crate::messages::ROWS_PER_STATEMENT) {
             let mut insert = sqlx::QueryBuilder::new(
                 "INSERT INTO deliveries (event_seq, instance_id, webhook_id, url, chat_key, status, \
@@ -161,11 +172,21 @@ macro_rules! insert_events_in_tx {
                     .push_bind(ev.created_at)
                     .push_bind(ev.created_at);
             });
-            insert
-                .build()
-                .execute(&mut *$tx)
-                .await
-                .map_err(StoreError::from_write)?;
+            if lease.is_some() {
+                insert.push(" RETURNING event_seq, webhook_id, id");
+                let rows: Vec<(i64, String, i64)> = insert
+                    .build_query_as()
+                    .fetch_all(&mut *$tx)
+                    .await
+                    .map_err(StoreError::from_write)?;
+                ids.extend(rows.into_iter().map(|(seq, webhook, id)| ((seq, webhook), id)));
+            } else {
+                insert
+                    .build()
+                    .execute(&mut *$tx)
+                    .await
+                    .map_err(StoreError::from_write)?;
+            }
         }
         // A chain exists while it has pending deliveries; once in the statement (a PostgreSQL
         // upsert may not touch a row twice), due at its first new delivery if it is new. The
@@ -183,6 +204,9 @@ macro_rules! insert_events_in_tx {
                 chains.push((key.0, key.1, key.2, ev.created_at));
             }
         }
+        // With a lease, a new chain is created leased and an existing one is not touched (one
+        // writer: nothing settles it meanwhile).
+        let mut created = std::collections::HashSet::<(String, String, String)>::new();
         for chunk in chains.chunks($crate::messages::ROWS_PER_STATEMENT) {
             let mut upsert = sqlx::QueryBuilder::new(
                 "INSERT INTO delivery_chains (instance_id, webhook_id, chat_key, due_at, locked_until) ",
@@ -192,18 +216,62 @@ macro_rules! insert_events_in_tx {
                     .push_bind(*webhook)
                     .push_bind(*chat)
                     .push_bind(*due)
-                    .push_bind(0i64);
+                    .push_bind(lease.unwrap_or(0));
             });
-            upsert.push(
-                " ON CONFLICT (instance_id, webhook_id, chat_key) DO UPDATE SET due_at = delivery_chains.due_at",
-            );
-            upsert
-                .build()
-                .execute(&mut *$tx)
-                .await
-                .map_err(StoreError::from_write)?;
+            if lease.is_some() {
+                upsert.push(
+                    " ON CONFLICT (instance_id, webhook_id, chat_key) DO NOTHING \
+                     RETURNING instance_id, webhook_id, chat_key",
+                );
+                let rows: Vec<(String, String, String)> = upsert
+                    .build_query_as()
+                    .fetch_all(&mut *$tx)
+                    .await
+                    .map_err(StoreError::from_write)?;
+                created.extend(rows);
+            } else {
+                upsert.push(
+                    " ON CONFLICT (instance_id, webhook_id, chat_key) DO UPDATE SET due_at = delivery_chains.due_at",
+                );
+                upsert
+                    .build()
+                    .execute(&mut *$tx)
+                    .await
+                    .map_err(StoreError::from_write)?;
+            }
         }
-        fresh.iter().map(Option::is_some).collect::<Vec<bool>>()
+        let mut leased: Vec<Vec<$crate::outbox::ClaimedDelivery>> = Vec::new();
+        if !created.is_empty() {
+            // The deliveries are in event order, which is each chain's order.
+            let mut by_chain = std::collections::HashMap::<(&str, &str, &str), usize>::new();
+            for (seq, ev, d) in &deliveries {
+                let chat = ev.chat_key.as_deref().unwrap_or("");
+                let key = (ev.instance_id.as_str(), d.webhook_id.as_str(), chat);
+                if !created.contains(&(key.0.to_string(), key.1.to_string(), key.2.to_string())) {
+                    continue;
+                }
+                let Some(id) = ids.get(&(*seq, d.webhook_id.clone())) else {
+                    return Err(StoreError::Internal("a leased delivery has no id"));
+                };
+                let at = *by_chain.entry(key).or_insert_with(|| {
+                    leased.push(Vec::new());
+                    leased.len() - 1
+                });
+                leased[at].push($crate::outbox::ClaimedDelivery {
+                    id: *id,
+                    event_seq: *seq,
+                    event_id: ev.event_id.clone(),
+                    instance_id: ev.instance_id.clone(),
+                    webhook_id: d.webhook_id.clone(),
+                    url: d.url.clone(),
+                    chat_key: chat.to_string(),
+                    attempts: 0,
+                    next_attempt_at: ev.created_at,
+                    envelope: ev.envelope.clone(),
+                });
+            }
+        }
+        (fresh.iter().map(Option::is_some).collect::<Vec<bool>>(), leased)
     }};
 }
 pub(crate) use insert_events_in_tx;
@@ -213,34 +281,38 @@ pub(crate) use insert_events_in_tx;
 /// due). A leased chain with nothing due is put right and not answered.
 macro_rules! claim_in_tx {
     ($tx:ident, $now:expr, $lease_ms:expr, $chains:expr, $per_chain:expr) => {{
+        // The limits are written into the SQL (integers, never input), not bound: SQLite
+        // re-prepares a statement whose LIMIT is a parameter every time that parameter is bound
+        // (the query planner may use its value), which cost the writer an eighth of its time.
+        let chains: i64 = $chains;
+        let per_chain: i64 = $per_chain;
         // Leases the due chains in one statement. The lease re-checks `locked_until` on the row it
         // updates, so only one claimer wins a chain (another node on PostgreSQL).
-        let mut won: Vec<(String, String, String, i64)> = sqlx::query_as(
+        let mut won: Vec<(String, String, String, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "UPDATE delivery_chains SET locked_until = $1 \
              WHERE locked_until <= $2 AND (instance_id, webhook_id, chat_key) IN \
              (SELECT instance_id, webhook_id, chat_key FROM delivery_chains \
-              WHERE due_at <= $2 AND locked_until <= $2 ORDER BY due_at LIMIT $3) \
+              WHERE due_at <= $2 AND locked_until <= $2 ORDER BY due_at LIMIT {chains}) \
              RETURNING instance_id, webhook_id, chat_key, due_at",
-        )
+        )))
         .bind($now + $lease_ms)
         .bind($now)
-        .bind($chains)
         .fetch_all(&mut *$tx)
         .await?;
+        let next_sql = format!(
+            "SELECT d.id, d.event_seq, e.event_id, d.instance_id, d.webhook_id, d.url, d.chat_key, \
+             d.attempts, d.next_attempt_at, e.envelope FROM deliveries d JOIN events e ON e.seq = d.event_seq \
+             WHERE d.instance_id = $1 AND d.webhook_id = $2 AND d.chat_key = $3 AND d.status = 'pending' \
+             ORDER BY d.event_seq LIMIT {per_chain}"
+        );
         // Longest due first.
         won.sort_by_key(|chain| chain.3);
         let mut claimed: Vec<Vec<ClaimedDelivery>> = Vec::with_capacity(won.len());
         for (instance_id, webhook_id, chat_key, _) in won {
-            let next = sqlx::query_as::<_, ClaimedDelivery>(
-                "SELECT d.id, d.event_seq, e.event_id, d.instance_id, d.webhook_id, d.url, d.chat_key, \
-                 d.attempts, d.next_attempt_at, e.envelope FROM deliveries d JOIN events e ON e.seq = d.event_seq \
-                 WHERE d.instance_id = $1 AND d.webhook_id = $2 AND d.chat_key = $3 AND d.status = 'pending' \
-                 ORDER BY d.event_seq LIMIT $4",
-            )
+            let next = sqlx::query_as::<_, ClaimedDelivery>(sqlx::AssertSqlSafe(next_sql.clone()))
             .bind(&instance_id)
             .bind(&webhook_id)
             .bind(&chat_key)
-            .bind($per_chain)
             .fetch_all(&mut *$tx)
             .await?;
             let batch: Vec<ClaimedDelivery> = next
@@ -249,7 +321,7 @@ macro_rules! claim_in_tx {
                 .collect();
             if batch.is_empty() {
                 // The chain's time was stale (or it has nothing pending): put it right.
-                reevaluate_chain_in_tx!($tx, &instance_id, &webhook_id, &chat_key, "");
+                let _pending = reevaluate_chain_in_tx!($tx, &instance_id, &webhook_id, &chat_key, "");
                 continue;
             }
             claimed.push(batch);
@@ -261,7 +333,8 @@ pub(crate) use claim_in_tx;
 
 /// Inside an open transaction `$tx`: after deliveries of a chain were settled, points the chain at
 /// its first pending delivery (unlocked), or deletes it when nothing is pending. `$lock` is a
-/// statement run first to lock the chain row (PostgreSQL), or `""`.
+/// statement run first to lock the chain row (PostgreSQL), or `""`. Evaluates to whether the
+/// chain still has pending deliveries.
 macro_rules! reevaluate_chain_in_tx {
     ($tx:ident, $instance:expr, $webhook:expr, $chat:expr, $lock:expr) => {{
         if !$lock.is_empty() {
@@ -298,6 +371,7 @@ macro_rules! reevaluate_chain_in_tx {
             .execute(&mut *$tx)
             .await?;
         }
+        gone == 0
     }};
 }
 pub(crate) use reevaluate_chain_in_tx;
@@ -351,7 +425,8 @@ pub(crate) use settle_one_in_tx;
 
 /// Inside an open transaction `$tx`: records the attempts `$settled` (`&[Settled]`) made on
 /// deliveries of the claimed `$chain` (`&ChainKey`) and hands the chain back (see
-/// [`reevaluate_chain_in_tx!`]; `$lock` as there). Expanded once per backend.
+/// [`reevaluate_chain_in_tx!`]; `$lock` as there). Evaluates to whether the chain still has
+/// pending deliveries. Expanded once per backend.
 macro_rules! settle_chain_in_tx {
     ($tx:ident, $chain:expr, $settled:expr, $now:expr, $lock:expr) => {{
         let chain: &ChainKey = $chain;
@@ -359,7 +434,7 @@ macro_rules! settle_chain_in_tx {
             settle_one_in_tx!($tx, s, $now);
         }
         let (i, w, c) = (&chain.instance_id, &chain.webhook_id, &chain.chat_key);
-        reevaluate_chain_in_tx!($tx, i, w, c, $lock);
+        reevaluate_chain_in_tx!($tx, i, w, c, $lock)
     }};
 }
 pub(crate) use settle_chain_in_tx;
@@ -406,6 +481,16 @@ pub enum Outcome {
         latency_ms: i64,
         retry_at: Option<i64>,
     },
+}
+
+/// A chain leased in the commit that created it (the dispatcher's fast lane on SQLite: see
+/// [`Store::fast_lane`]).
+#[derive(Clone, Debug)]
+pub struct LeasedChain {
+    /// When the lease began (epoch ms): it lasts the `lease_ms` given to [`Store::fast_lane`].
+    pub leased_at: i64,
+    /// The chain's deliveries, in order.
+    pub deliveries: Vec<ClaimedDelivery>,
 }
 
 /// The chain a claimed delivery belongs to.
@@ -460,6 +545,19 @@ impl Store {
         Ok(write_tx!(self, tx => claim_in_tx!(tx, now, lease_ms, chains, per_chain)))
     }
 
+    /// The dispatcher's fast lane, on SQLite (`None` on PostgreSQL): from now on, a commit that
+    /// gives a chain its first pending delivery also leases the chain for `lease_ms` and, once
+    /// committed, sends it here with its deliveries, so the dispatcher needs no claim (a
+    /// transaction of its own) to start on them. Chains that already had pending deliveries are
+    /// claimed as before. A chain sent to a receiver that is gone is claimed once its lease runs
+    /// out. Calling this again replaces the receiver.
+    pub fn fast_lane(
+        &self,
+        lease_ms: i64,
+    ) -> Option<tokio::sync::mpsc::UnboundedReceiver<LeasedChain>> {
+        self.group.as_ref().map(|group| group.fast_lane(lease_ms))
+    }
+
     /// [`Store::claim_due_chains`] with one delivery per chain, flattened: the first in line of
     /// up to `limit` chains.
     pub async fn claim_due_deliveries(
@@ -493,11 +591,12 @@ impl Store {
 
     /// Records the attempts made on deliveries of one claimed chain and hands the chain back
     /// (due at its next pending delivery, or gone when none is left), in one transaction.
+    /// Returns whether the chain still has pending deliveries.
     pub async fn settle_deliveries(
         &self,
         chain: &ChainKey,
         settled: &[Settled],
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let now = now_ms();
         if let Some(group) = &self.group {
             return group.settle(chain, settled, now).await;
@@ -507,8 +606,7 @@ impl Store {
             Pool::Sqlite(_) => "",
             Pool::Postgres(_) => PG_LOCK_CHAIN,
         };
-        write_tx!(self, tx => settle_chain_in_tx!(tx, chain, settled, now, lock));
-        Ok(())
+        Ok(write_tx!(self, tx => settle_chain_in_tx!(tx, chain, settled, now, lock)))
     }
 
     /// The chain of a delivery.
@@ -562,7 +660,8 @@ impl Store {
             return Ok(());
         };
         self.settle_deliveries(&chain, &[Settled { id, outcome }])
-            .await
+            .await?;
+        Ok(())
     }
 
     /// The instance's deliveries, newest first, optionally of one status.
@@ -639,14 +738,19 @@ impl Store {
         after_seq: i64,
         limit: i64,
     ) -> Result<Vec<EventRow>, StoreError> {
-        let sql = "SELECT seq, event_id, instance_id, name, chat_key, envelope, created_at FROM events \
-                   WHERE instance_id = $1 AND seq > $2 ORDER BY seq LIMIT $3";
-        Ok(with_pool!(self, pool => sqlx::query_as::<_, EventRow>(sql)
+        // The limit is written in, not bound (see `claim_in_tx!`): live streams call this after
+        // every commit.
+        let sql = format!(
+            "SELECT seq, event_id, instance_id, name, chat_key, envelope, created_at FROM events \
+             WHERE instance_id = $1 AND seq > $2 ORDER BY seq LIMIT {limit}"
+        );
+        Ok(
+            with_pool!(self, pool => sqlx::query_as::<_, EventRow>(sqlx::AssertSqlSafe(sql.clone()))
             .bind(instance_id)
             .bind(after_seq)
-            .bind(limit)
             .fetch_all(pool)
-            .await?))
+            .await?),
+        )
     }
 
     /// The sequence number of one of the instance's events.

@@ -6,13 +6,14 @@
 //! deduplicates by event id).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use reqwest::header::CONTENT_TYPE;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use wawp_store::{ClaimedDelivery, Outcome, Settled};
+use wawp_store::{ClaimedDelivery, LeasedChain, Outcome, Settled};
 
 use super::webhook::jittered;
 use super::{Events, now_ms, signing, ssrf};
@@ -45,42 +46,39 @@ pub(super) async fn run(events: Events, cancel: CancellationToken) {
             Err(e) => tracing::warn!(error = %e, "releasing stale delivery claims failed"),
         }
     }
+    // SQLite: chains that a commit creates come leased, straight from the commit; commits then
+    // need not wake this loop (see `Events::committed`).
+    let mut lane = events.inner.store.fast_lane(lease_ms);
+    events
+        .inner
+        .fast_lane
+        .store(lane.is_some(), Ordering::Release);
+    // Whether the last claim took as many chains as it could: more may be due, to claim as soon
+    // as a chain is done.
+    let backlog = Arc::new(AtomicBool::new(false));
     let mut tasks = JoinSet::new();
     let mut last_purge: Option<Instant> = None;
+    // Claims run at start, when woken (a settled chain has more, a replay) and on every tick
+    // (retries coming due); chains from the fast lane need none.
+    let mut ticks = tokio::time::interval(config.poll_interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut claim_now = true;
     loop {
         while tasks.try_join_next().is_some() {}
         if last_purge.is_none_or(|at| at.elapsed() >= PURGE_EVERY) {
             purge(&events).await;
             last_purge = Some(Instant::now());
         }
-        let free = permits.available_permits();
-        if free > 0 {
-            match events
-                .inner
-                .store
-                .claim_due_chains(
-                    now_ms(),
-                    lease_ms,
-                    i64::try_from(free).unwrap_or(1),
-                    PER_CHAIN,
-                )
-                .await
-            {
-                Ok(chains) => {
-                    for chain in chains {
-                        let Ok(permit) = permits.clone().acquire_owned().await else {
-                            break;
-                        };
-                        tasks.spawn(deliver_chain(events.clone(), chain, permit));
-                    }
-                }
-                Err(e) => tracing::warn!(error = %e, "claiming webhook deliveries failed"),
-            }
+        if std::mem::take(&mut claim_now) {
+            claim(&events, &permits, &backlog, &mut tasks, lease_ms).await;
         }
         tokio::select! {
             () = cancel.cancelled() => break,
-            () = events.inner.wake.notified() => {}
-            () = tokio::time::sleep(config.poll_interval) => {}
+            () = events.inner.wake.notified() => claim_now = true,
+            Some(chain) = next_leased(&mut lane) => {
+                tasks.spawn(deliver_leased(events.clone(), chain, permits.clone(), backlog.clone()));
+            }
+            _ = ticks.tick() => claim_now = true,
         }
     }
     // Let requests in flight finish and settle (each is bounded by the request timeout); what
@@ -91,6 +89,53 @@ pub(super) async fn run(events: Events, cancel: CancellationToken) {
         .is_err()
     {
         tasks.shutdown().await;
+    }
+}
+
+/// Claims as many due chains as there are free request slots and starts each.
+async fn claim(
+    events: &Events,
+    permits: &Arc<Semaphore>,
+    backlog: &Arc<AtomicBool>,
+    tasks: &mut JoinSet<()>,
+    lease_ms: i64,
+) {
+    let free = permits.available_permits();
+    if free == 0 {
+        // Chains may be due that there was no room to look for.
+        backlog.store(true, Ordering::Release);
+        return;
+    }
+    let claimed = events
+        .inner
+        .store
+        .claim_due_chains(
+            now_ms(),
+            lease_ms,
+            i64::try_from(free).unwrap_or(1),
+            PER_CHAIN,
+        )
+        .await;
+    let chains = match claimed {
+        Ok(chains) => chains,
+        Err(e) => {
+            tracing::warn!(error = %e, "claiming webhook deliveries failed");
+            return;
+        }
+    };
+    backlog.store(chains.len() >= free, Ordering::Release);
+    let deadline = Instant::now() + events.inner.config.request_timeout;
+    for chain in chains {
+        let Ok(permit) = permits.clone().acquire_owned().await else {
+            break;
+        };
+        tasks.spawn(deliver_chain(
+            events.clone(),
+            chain,
+            permit,
+            deadline,
+            backlog.clone(),
+        ));
     }
 }
 
@@ -108,18 +153,49 @@ async fn purge(events: &Events) {
     }
 }
 
+/// The next chain of the fast lane; never resolves without one.
+async fn next_leased(
+    lane: &mut Option<tokio::sync::mpsc::UnboundedReceiver<LeasedChain>>,
+) -> Option<LeasedChain> {
+    match lane {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A chain from the fast lane, once a request slot is free. Its lease began at its commit, so no
+/// request starts once `request_timeout` has passed since then, as for a claimed chain.
+async fn deliver_leased(
+    events: Events,
+    chain: LeasedChain,
+    permits: Arc<Semaphore>,
+    backlog: Arc<AtomicBool>,
+) {
+    let Ok(permit) = permits.acquire_owned().await else {
+        return;
+    };
+    let age = Duration::from_millis(u64::try_from(now_ms() - chain.leased_at).unwrap_or(0));
+    let deadline = Instant::now() + events.inner.config.request_timeout.saturating_sub(age);
+    deliver_chain(events, chain.deliveries, permit, deadline, backlog).await;
+}
+
 /// The claimed deliveries of one chain, in order, then their settlement. A failure that will be
-/// retried stops the chain (what follows waits behind it); a dead one does not.
-async fn deliver_chain(events: Events, chain: Vec<ClaimedDelivery>, _permit: OwnedSemaphorePermit) {
+/// retried stops the chain (what follows waits behind it); a dead one does not. No request starts
+/// after `deadline`, which keeps every request inside the chain's lease; what is left is handed
+/// back with the chain, to be claimed again.
+async fn deliver_chain(
+    events: Events,
+    chain: Vec<ClaimedDelivery>,
+    _permit: OwnedSemaphorePermit,
+    deadline: Instant,
+    backlog: Arc<AtomicBool>,
+) {
     let Some(key) = chain.first().map(ClaimedDelivery::chain) else {
         return;
     };
-    let started = Instant::now();
-    let timeout = events.inner.config.request_timeout;
     let mut settled = Vec::with_capacity(chain.len());
     for d in &chain {
-        // Stay well inside the lease; the rest is claimed again at once.
-        if !settled.is_empty() && started.elapsed() >= timeout {
+        if Instant::now() >= deadline {
             break;
         }
         let (outcome, stop) = match attempt(&events, d).await {
@@ -160,12 +236,18 @@ async fn deliver_chain(events: Events, chain: Vec<ClaimedDelivery>, _permit: Own
             break;
         }
     }
-    if let Err(e) = events.inner.store.settle_deliveries(&key, &settled).await {
+    match events.inner.store.settle_deliveries(&key, &settled).await {
+        // The rest of this chain, or chains the last claim had no room for, may be due now.
+        Ok(pending) => {
+            if pending || backlog.load(Ordering::Acquire) {
+                events.inner.wake.notify_one();
+            }
+        }
         // The lease expires and the deliveries are tried again.
-        tracing::warn!(instance = %key.instance_id, error = %e, "settling webhook deliveries failed");
+        Err(e) => {
+            tracing::warn!(instance = %key.instance_id, error = %e, "settling webhook deliveries failed");
+        }
     }
-    // The rest of this chain may be due now.
-    events.inner.wake.notify_one();
 }
 
 enum Attempt {

@@ -94,6 +94,9 @@ struct Inner {
     cache: Mutex<HashMap<String, (Instant, Arc<InstanceInfo>)>>,
     /// Wakes the dispatcher: something was committed or settled.
     wake: Notify,
+    /// Whether the dispatcher gets new chains from the store's fast lane (SQLite), so that
+    /// commits need not wake it.
+    fast_lane: std::sync::atomic::AtomicBool,
     /// Tells live streams that an instance committed events (payload: the instance id).
     live: broadcast::Sender<Arc<str>>,
     /// Per running instance, what turns its client's raw events (`engine.event`) on and off.
@@ -143,6 +146,7 @@ impl Events {
                 client,
                 cache: Mutex::new(HashMap::new()),
                 wake: Notify::new(),
+                fast_lane: std::sync::atomic::AtomicBool::new(false),
                 live,
                 raw_switches: Mutex::new(HashMap::new()),
                 raw_refresh: tokio::sync::Mutex::new(()),
@@ -242,9 +246,17 @@ impl Events {
     }
 
     /// Call after committing prepared events elsewhere (`save_messages`): wakes the dispatcher
-    /// and the live streams now instead of at their next poll.
+    /// and the live streams now instead of at their next poll. (With the store's fast lane, the
+    /// commit itself handed the dispatcher the chains it created, and a delivery that joined an
+    /// existing chain waits for that chain's settlement, which wakes the dispatcher.)
     pub fn committed(&self, instance_id: &str) {
-        self.inner.wake.notify_one();
+        if !self
+            .inner
+            .fast_lane
+            .load(std::sync::atomic::Ordering::Acquire)
+        {
+            self.inner.wake.notify_one();
+        }
         let _ = self.inner.live.send(Arc::from(instance_id));
     }
 

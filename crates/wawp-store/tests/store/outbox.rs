@@ -656,3 +656,117 @@ async fn concurrent_claimers_never_get_the_same_chain() {
         assert!(store.delete_instance(&inst).await.expect("cleanup"), "{b}");
     }
 }
+
+#[tokio::test]
+async fn the_fast_lane_leases_new_chains_in_their_commit() {
+    let _serial = CLAIMS.lock().await;
+    for Backend { store, .. } in backends("the_fast_lane_leases_new_chains_in_their_commit").await {
+        let b = store.backend();
+        let Some(mut lane) = store.fast_lane(60_000) else {
+            assert_eq!(b, "postgres", "only PostgreSQL has no fast lane");
+            continue;
+        };
+        let inst = an_instance(&store).await;
+        let now = wawp_now();
+        // Two events of one chat (one chain per webhook) and one of another chat, in one commit.
+        let a1 = event(&inst, Some("a@c.us"), &["h1", "h2"], now);
+        let a2 = event(&inst, Some("a@c.us"), &["h1"], now);
+        let c1 = event(&inst, Some("c@c.us"), &["h1"], now);
+        store
+            .record_events(&[a1.clone(), a2.clone(), c1.clone()])
+            .await
+            .expect("record");
+        let mut leased = Vec::new();
+        while let Ok(chain) = lane.try_recv() {
+            leased.push(chain);
+        }
+        let mut got: Vec<(String, String, Vec<String>)> = leased
+            .iter()
+            .map(|c| {
+                assert!(c.leased_at >= now, "{b}");
+                let d = &c.deliveries[0];
+                let ids = c.deliveries.iter().map(|d| d.event_id.clone()).collect();
+                (d.chat_key.clone(), d.webhook_id.clone(), ids)
+            })
+            .collect();
+        got.sort();
+        let chain = |chat: &str, hook: &str, evs: &[&NewEvent]| {
+            let ids = evs.iter().map(|e| e.event_id.clone()).collect();
+            (chat.to_string(), hook.to_string(), ids)
+        };
+        assert_eq!(
+            got,
+            vec![
+                chain("a@c.us", "h1", &[&a1, &a2]),
+                chain("a@c.us", "h2", &[&a1]),
+                chain("c@c.us", "h1", &[&c1]),
+            ],
+            "{b}"
+        );
+        // The leased deliveries are what a claim would have given: ids, bodies, attempts.
+        let pending = store
+            .list_deliveries(&inst, Some("pending"), 10)
+            .await
+            .expect("pending");
+        for c in &leased {
+            for d in &c.deliveries {
+                assert!(
+                    pending
+                        .iter()
+                        .any(|p| p.id == d.id && p.event_id == d.event_id)
+                );
+                assert_eq!(d.attempts, 0, "{b}");
+                assert_eq!(d.envelope, format!(r#"{{"id":"{}"}}"#, d.event_id), "{b}");
+            }
+        }
+        // Leased: no claim hands them out.
+        assert!(claim(&store, now).await.is_empty(), "{b}");
+
+        // A new event of a chain that is still leased waits behind it, out of the lane.
+        let a3 = event(&inst, Some("a@c.us"), &["h1"], now);
+        store
+            .record_events(std::slice::from_ref(&a3))
+            .await
+            .expect("record");
+        assert!(lane.try_recv().is_err(), "{b}");
+        assert!(claim(&store, now).await.is_empty(), "{b}");
+
+        // Settling says whether the chain has more: a@c.us/h1 has a3, the others are done.
+        let delivered = |c: &wawp_store::LeasedChain| -> Vec<Settled> {
+            c.deliveries
+                .iter()
+                .map(|d| Settled {
+                    id: d.id,
+                    outcome: Outcome::Delivered {
+                        status_code: 200,
+                        latency_ms: 1,
+                    },
+                })
+                .collect()
+        };
+        for c in &leased {
+            let d = &c.deliveries[0];
+            let more = store
+                .settle_deliveries(&d.chain(), &delivered(c))
+                .await
+                .expect("settle");
+            let expect_more = d.chat_key == "a@c.us" && d.webhook_id == "h1";
+            assert_eq!(more, expect_more, "{b}: {} {}", d.chat_key, d.webhook_id);
+        }
+        assert_eq!(
+            claim(&store, now).await,
+            vec![(a3.event_id.clone(), "h1".to_string())],
+            "{b}"
+        );
+        // A chain that is gone starts again in the lane.
+        let c2 = event(&inst, Some("c@c.us"), &["h1"], now);
+        store
+            .record_events(std::slice::from_ref(&c2))
+            .await
+            .expect("record");
+        let again = lane.try_recv().expect("c@c.us again");
+        assert_eq!(again.deliveries.len(), 1, "{b}");
+        assert_eq!(again.deliveries[0].event_id, c2.event_id, "{b}");
+        assert!(store.delete_instance(&inst).await.expect("cleanup"), "{b}");
+    }
+}
