@@ -191,7 +191,8 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(SQLITE_BUSY_TIMEOUT)
             .foreign_keys(true)
-            // Checkpoints run beside the writer (`wal_checkpoint.rs`); this is the safety net.
+            // Checkpoints run beside the writer (`wal_checkpoint.rs`); at this length the writer
+            // checkpoints the rest itself and starts the WAL over.
             .pragma(
                 "wal_autocheckpoint",
                 wal_checkpoint::SAFETY_NET_PAGES.to_string(),
