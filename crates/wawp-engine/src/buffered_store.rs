@@ -1,4 +1,5 @@
-//! A session's key store with whatsapp-rust's pending-inbound buffer kept in memory.
+//! A session's key store with whatsapp-rust's pending-inbound buffer kept in memory (and its
+//! trusted-contact tokens cached: see `tc_token_cache.rs`).
 //!
 //! # Why
 //!
@@ -43,6 +44,8 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::tc_token_cache::TcTokenCache;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
@@ -99,6 +102,7 @@ pub(crate) struct BufferedInbound<B> {
     /// Serializes write-throughs: a Signal write must not overtake rows another write-through is
     /// still writing.
     write_through: tokio::sync::Mutex<()>,
+    tc_tokens: TcTokenCache,
 }
 
 impl<B: Backend> BufferedInbound<B> {
@@ -107,6 +111,7 @@ impl<B: Backend> BufferedInbound<B> {
             inner,
             pending: Mutex::new(Pending::default()),
             write_through: tokio::sync::Mutex::new(()),
+            tc_tokens: TcTokenCache::default(),
         }
     }
 
@@ -475,15 +480,25 @@ impl<B: Backend> ProtocolStore for BufferedInbound<B> {
     }
 
     async fn get_tc_token(&self, jid: &str) -> Result<Option<TcTokenEntry>> {
-        self.inner.get_tc_token(jid).await
+        if let Some(cached) = self.tc_tokens.get(jid) {
+            return Ok(cached);
+        }
+        let generation = self.tc_tokens.generation();
+        let value = self.inner.get_tc_token(jid).await?;
+        self.tc_tokens.fill(jid, value.clone(), generation);
+        Ok(value)
     }
 
     async fn put_tc_token(&self, jid: &str, entry: &TcTokenEntry) -> Result<()> {
-        self.inner.put_tc_token(jid, entry).await
+        let result = self.inner.put_tc_token(jid, entry).await;
+        self.tc_tokens.forget(jid);
+        result
     }
 
     async fn delete_tc_token(&self, jid: &str) -> Result<()> {
-        self.inner.delete_tc_token(jid).await
+        let result = self.inner.delete_tc_token(jid).await;
+        self.tc_tokens.forget(jid);
+        result
     }
 
     async fn get_all_tc_token_jids(&self) -> Result<Vec<String>> {
@@ -491,9 +506,12 @@ impl<B: Backend> ProtocolStore for BufferedInbound<B> {
     }
 
     async fn delete_expired_tc_tokens(&self, token_cutoff: i64, sender_cutoff: i64) -> Result<u32> {
-        self.inner
+        let result = self
+            .inner
             .delete_expired_tc_tokens(token_cutoff, sender_cutoff)
-            .await
+            .await;
+        self.tc_tokens.clear();
+        result
     }
 
     async fn touch_tc_token_sender_timestamp(
@@ -501,9 +519,12 @@ impl<B: Backend> ProtocolStore for BufferedInbound<B> {
         jid: &str,
         sender_timestamp: i64,
     ) -> Result<()> {
-        self.inner
+        let result = self
+            .inner
             .touch_tc_token_sender_timestamp(jid, sender_timestamp)
-            .await
+            .await;
+        self.tc_tokens.forget(jid);
+        result
     }
 
     async fn store_received_tc_token(
@@ -512,9 +533,12 @@ impl<B: Backend> ProtocolStore for BufferedInbound<B> {
         token: &[u8],
         token_timestamp: i64,
     ) -> Result<()> {
-        self.inner
+        let result = self
+            .inner
             .store_received_tc_token(jid, token, token_timestamp)
-            .await
+            .await;
+        self.tc_tokens.forget(jid);
+        result
     }
 
     async fn store_sent_message(
@@ -717,6 +741,56 @@ mod tests {
             sender: SENDER,
             id,
         }
+    }
+
+    async fn token(
+        s: &BufferedInbound<whatsapp_rust::store::SqliteStore>,
+        jid: &str,
+    ) -> Option<TcTokenEntry> {
+        s.get_tc_token(jid).await.expect("get")
+    }
+
+    #[tokio::test]
+    async fn tc_tokens_read_through_the_cache_see_every_change() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = store(&dir).await;
+        let jid = "200@lid";
+        assert!(
+            token(&s, jid).await.is_none(),
+            "none yet (and cached as none)"
+        );
+        s.store_received_tc_token(jid, b"t1", 1_000)
+            .await
+            .expect("received");
+        let got = token(&s, jid).await.expect("after receiving");
+        assert_eq!(
+            (got.token.as_slice(), got.token_timestamp),
+            (&b"t1"[..], 1_000)
+        );
+        s.touch_tc_token_sender_timestamp(jid, 1_500)
+            .await
+            .expect("touch");
+        assert_eq!(
+            token(&s, jid).await.expect("touched").sender_timestamp,
+            Some(1_500)
+        );
+        let entry = TcTokenEntry {
+            token: b"t2".to_vec(),
+            token_timestamp: 2_000,
+            sender_timestamp: None,
+        };
+        s.put_tc_token(jid, &entry).await.expect("put");
+        assert_eq!(token(&s, jid).await.expect("put").token, b"t2".to_vec());
+        s.delete_expired_tc_tokens(3_000, 3_000)
+            .await
+            .expect("expire");
+        assert!(token(&s, jid).await.is_none(), "expired");
+        s.put_tc_token(jid, &entry).await.expect("put again");
+        assert!(token(&s, jid).await.is_some());
+        s.delete_tc_token(jid).await.expect("delete");
+        assert!(token(&s, jid).await.is_none(), "deleted");
+        // What the cache answered is what the store holds.
+        assert!(s.inner.get_tc_token(jid).await.expect("inner").is_none());
     }
 
     #[tokio::test]

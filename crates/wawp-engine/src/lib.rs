@@ -27,6 +27,7 @@ pub mod pictures;
 pub mod send_media;
 pub mod session;
 pub mod signals;
+mod tc_token_cache;
 
 use std::path::PathBuf;
 use std::sync::Arc;

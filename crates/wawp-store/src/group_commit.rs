@@ -14,12 +14,9 @@
 //! its own result only once it is committed. If a shared transaction fails, each call is run again
 //! on its own, so one bad call fails alone.
 //!
-//! Two more things happen here because this task sees every commit:
-//! - the dispatcher's fast lane ([`Store::fast_lane`](crate::Store::fast_lane)): a save that gives
-//!   a chain its first pending delivery leases the chain in the same transaction and, once
-//!   committed, hands it to the dispatcher, which then needs no claim of its own;
-//! - a round of nothing but settlements waits up to [`SETTLE_WAIT`] for other work: nobody waits
-//!   on a settlement to see a webhook, and sharing the next save's commit costs almost nothing.
+//! This task also runs the dispatcher's fast lane ([`Store::fast_lane`](crate::Store::fast_lane)):
+//! a save that gives a chain its first pending delivery leases the chain in the same transaction
+//! and, once committed, hands it to the dispatcher, which then needs no claim of its own.
 
 use std::sync::{Arc, Mutex};
 
@@ -39,8 +36,6 @@ use crate::wal_checkpoint::Checkpointer;
 
 /// Most calls one transaction carries.
 const MAX_BATCH: usize = 128;
-/// How long a round of nothing but settlements waits for other work to commit with.
-const SETTLE_WAIT: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// The queue in front of the SQLite writer. Dropping every handle ends its task.
 #[derive(Clone)]
@@ -247,18 +242,6 @@ async fn run(
     while let Some(first) = rx.recv().await {
         let mut jobs = vec![first];
         take_queued(&mut rx, &mut jobs);
-        if jobs
-            .iter()
-            .all(|job| matches!(job.work, Work::Settle { .. }))
-        {
-            // Settlements are not waited for by anyone upstream (the webhook was already
-            // delivered); one that rides with the next save shares its commit, where the pages
-            // of the recent deliveries it updates are written anyway.
-            if let Ok(Some(job)) = tokio::time::timeout(SETTLE_WAIT, rx.recv()).await {
-                jobs.push(job);
-                take_queued(&mut rx, &mut jobs);
-            }
-        }
         run_round(&pool, jobs, &lane).await;
         checkpointer.committed();
     }
