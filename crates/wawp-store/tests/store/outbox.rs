@@ -27,6 +27,17 @@ fn event(instance_id: &str, chat: Option<&str>, hooks: &[&str], created_at: i64)
     }
 }
 
+/// A delivery's attempt that succeeded.
+fn delivered(id: i64) -> Settled {
+    Settled {
+        id,
+        outcome: Outcome::Delivered {
+            status_code: 200,
+            latency_ms: 1,
+        },
+    }
+}
+
 /// Claims everything due now and returns the event ids claimed.
 async fn claim(store: &Store, now: i64) -> Vec<(String, String)> {
     store
@@ -231,16 +242,7 @@ async fn a_chain_hands_out_its_next_deliveries_in_order_and_a_retry_stops_it() {
         );
 
         // The dispatcher delivered 10, then the 11th failed and will be retried in a second.
-        let mut settled: Vec<Settled> = a[..10]
-            .iter()
-            .map(|d| Settled {
-                id: d.id,
-                outcome: Outcome::Delivered {
-                    status_code: 200,
-                    latency_ms: 1,
-                },
-            })
-            .collect();
+        let mut settled: Vec<Settled> = a[..10].iter().map(|d| delivered(d.id)).collect();
         settled.push(Settled {
             id: a[10].id,
             outcome: Outcome::Failed {
@@ -278,13 +280,7 @@ async fn a_chain_hands_out_its_next_deliveries_in_order_and_a_retry_stops_it() {
             .await
             .expect("pending")
             .into_iter()
-            .map(|d| Settled {
-                id: d.id,
-                outcome: Outcome::Delivered {
-                    status_code: 200,
-                    latency_ms: 1,
-                },
-            })
+            .map(|d| delivered(d.id))
             .collect();
         assert_eq!(all.len(), 291, "{b}");
         store
@@ -733,16 +729,7 @@ async fn the_fast_lane_leases_new_chains_in_their_commit() {
 
         // Settling says whether the chain has more: a@c.us/h1 has a3, the others are done.
         let delivered = |c: &wawp_store::LeasedChain| -> Vec<Settled> {
-            c.deliveries
-                .iter()
-                .map(|d| Settled {
-                    id: d.id,
-                    outcome: Outcome::Delivered {
-                        status_code: 200,
-                        latency_ms: 1,
-                    },
-                })
-                .collect()
+            c.deliveries.iter().map(|d| delivered(d.id)).collect()
         };
         for c in &leased {
             let d = &c.deliveries[0];
