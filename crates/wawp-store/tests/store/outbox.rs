@@ -728,13 +728,13 @@ async fn the_fast_lane_leases_new_chains_in_their_commit() {
         assert!(claim(&store, now).await.is_empty(), "{b}");
 
         // Settling says whether the chain has more: a@c.us/h1 has a3, the others are done.
-        let delivered = |c: &wawp_store::LeasedChain| -> Vec<Settled> {
+        let all_delivered = |c: &wawp_store::LeasedChain| -> Vec<Settled> {
             c.deliveries.iter().map(|d| delivered(d.id)).collect()
         };
         for c in &leased {
             let d = &c.deliveries[0];
             let more = store
-                .settle_deliveries(&d.chain(), &delivered(c))
+                .settle_deliveries(&d.chain(), &all_delivered(c))
                 .await
                 .expect("settle");
             let expect_more = d.chat_key == "a@c.us" && d.webhook_id == "h1";
