@@ -119,6 +119,17 @@ impl<B: Backend> BufferedInbound<B> {
         self.pending.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Runs a write of `jid`'s tc token, then drops the token from the cache (written or not).
+    async fn changing_tc_token<T>(
+        &self,
+        jid: &str,
+        write: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        let result = write.await;
+        self.tc_tokens.forget(jid);
+        result
+    }
+
     /// Writes every row still in memory to the inner store. Called before any write that
     /// persists Signal or device state; returns once those rows are durable (or with the inner
     /// store's error, in which case the caller must not persist its state either).
@@ -490,15 +501,13 @@ impl<B: Backend> ProtocolStore for BufferedInbound<B> {
     }
 
     async fn put_tc_token(&self, jid: &str, entry: &TcTokenEntry) -> Result<()> {
-        let result = self.inner.put_tc_token(jid, entry).await;
-        self.tc_tokens.forget(jid);
-        result
+        self.changing_tc_token(jid, self.inner.put_tc_token(jid, entry))
+            .await
     }
 
     async fn delete_tc_token(&self, jid: &str) -> Result<()> {
-        let result = self.inner.delete_tc_token(jid).await;
-        self.tc_tokens.forget(jid);
-        result
+        self.changing_tc_token(jid, self.inner.delete_tc_token(jid))
+            .await
     }
 
     async fn get_all_tc_token_jids(&self) -> Result<Vec<String>> {
@@ -519,12 +528,10 @@ impl<B: Backend> ProtocolStore for BufferedInbound<B> {
         jid: &str,
         sender_timestamp: i64,
     ) -> Result<()> {
-        let result = self
+        let write = self
             .inner
-            .touch_tc_token_sender_timestamp(jid, sender_timestamp)
-            .await;
-        self.tc_tokens.forget(jid);
-        result
+            .touch_tc_token_sender_timestamp(jid, sender_timestamp);
+        self.changing_tc_token(jid, write).await
     }
 
     async fn store_received_tc_token(
@@ -533,12 +540,10 @@ impl<B: Backend> ProtocolStore for BufferedInbound<B> {
         token: &[u8],
         token_timestamp: i64,
     ) -> Result<()> {
-        let result = self
+        let write = self
             .inner
-            .store_received_tc_token(jid, token, token_timestamp)
-            .await;
-        self.tc_tokens.forget(jid);
-        result
+            .store_received_tc_token(jid, token, token_timestamp);
+        self.changing_tc_token(jid, write).await
     }
 
     async fn store_sent_message(

@@ -242,12 +242,16 @@ macro_rules! insert_events_in_tx {
         }
         let mut leased: Vec<Vec<$crate::outbox::ClaimedDelivery>> = Vec::new();
         if !created.is_empty() {
+            let created: std::collections::HashSet<(&str, &str, &str)> = created
+                .iter()
+                .map(|(i, w, c)| (i.as_str(), w.as_str(), c.as_str()))
+                .collect();
             // The deliveries are in event order, which is each chain's order.
             let mut by_chain = std::collections::HashMap::<(&str, &str, &str), usize>::new();
             for (seq, ev, d) in &deliveries {
                 let chat = ev.chat_key.as_deref().unwrap_or("");
                 let key = (ev.instance_id.as_str(), d.webhook_id.as_str(), chat);
-                if !created.contains(&(key.0.to_string(), key.1.to_string(), key.2.to_string())) {
+                if !created.contains(&key) {
                     continue;
                 }
                 let Some(id) = ids.get(&(*seq, d.webhook_id.clone())) else {
