@@ -7,8 +7,8 @@
 //! - [`calls`]: incoming call signaling as [`CallSignal`]s, and rejecting a ringing call.
 //! - [`keystore`]: where a session's WhatsApp key material lives, and how it is erased.
 //! - `buffered_store.rs`: the key store as a session's client sees it, with whatsapp-rust's
-//!   pending-inbound buffer kept in memory until Signal state is written, and its trusted-contact
-//!   tokens cached (`tc_token_cache.rs`).
+//!   pending-inbound buffer kept in memory until Signal state is written, its trusted-contact
+//!   tokens cached (`tc_token_cache.rs`), and its message-secret writes coalesced over 20 ms.
 //! - `wawp-transport` (its own crate, shared with fakewa): the WebSocket transport, with `TCP_NODELAY`.
 //!
 //! No other wawp crate imports whatsapp-rust (ARCHITECTURE.md layering), except `wawp-transport`,

@@ -5,6 +5,7 @@
 mod messages;
 mod outbox;
 mod schema_parity;
+mod upgrade;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

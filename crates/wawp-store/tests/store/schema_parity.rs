@@ -1,7 +1,8 @@
 //! `schema_parity`: the SQLite and PostgreSQL migration sets must describe the same schema (same
 //! migration files, tables, columns, nullability, type family and indexes). Reads the SQL text, so it
 //! needs no database. Understands what our migrations use: `CREATE TABLE`, `CREATE [UNIQUE] INDEX`,
-//! `ALTER TABLE … ADD COLUMN`, `DROP TABLE`/`DROP INDEX`, and `--` comments.
+//! `ALTER TABLE … ADD COLUMN`, `ALTER TABLE … RENAME TO` (SQLite's table rebuilds), `DROP TABLE`/
+//! `DROP INDEX`, and `--` comments.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -120,6 +121,13 @@ fn apply(schema: &mut Schema, statement: &str) {
             let (col, spec) = column(&definition).expect("ADD COLUMN definition");
             schema.tables.entry(name(2)).or_default().insert(col, spec);
         }
+        ("ALTER", "TABLE", _) if word(3) == "RENAME" && word(4) == "TO" => {
+            let columns = schema
+                .tables
+                .remove(&name(2))
+                .expect("RENAME of a known table");
+            schema.tables.insert(name(5), columns);
+        }
         ("DROP", "TABLE", _) => {
             schema.tables.remove(&name(2));
         }
@@ -225,4 +233,7 @@ fn schema_parity_parser_sees_types_and_nullability() {
         }
     );
     assert_eq!(t.len(), 4);
+    apply(&mut schema, "ALTER TABLE t RENAME TO u");
+    assert!(!schema.tables.contains_key("t"));
+    assert_eq!(schema.tables["u"].len(), 4);
 }
