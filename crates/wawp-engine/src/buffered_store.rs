@@ -48,7 +48,9 @@
 //! key-store transaction per message, a tenth of wawp's CPU at 1,500 inbound messages/s. Here a
 //! small batch waits [`MSG_SECRET_LINGER`] before it is written: the secrets captured meanwhile
 //! stay readable in whatsapp-rust's buffer and go in the next batch, so one transaction carries
-//! every secret of that window. Measured on 2 cores (benches/README.md, session 6): the key
+//! every secret of that window. whatsapp-rust also writes the secrets of a history-sync chunk with
+//! one direct call, before it emits the chunk's event: a chunk of 64 or more is written at once,
+//! a smaller one waits the same 20 ms. Measured on 2 cores (benches/README.md, session 6): the key
 //! store's WAL writes per inbound message fell from 8.5 to 5, and wawp's CPU by about 5 %.
 //!
 //! The cost is a wider crash window for those secrets: whatsapp-rust acknowledges a message

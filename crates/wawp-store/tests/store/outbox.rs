@@ -608,6 +608,18 @@ fn wawp_now() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
+/// Claims up to three due chains and answers the chat of each delivery claimed.
+async fn claim_three_chats(store: &Store, now: i64) -> Vec<String> {
+    store
+        .claim_due_chains(now, 60_000, 3, 10)
+        .await
+        .expect("claim")
+        .into_iter()
+        .flatten()
+        .map(|d| d.chat_key)
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_claimers_never_get_the_same_chain() {
     let _serial = CLAIMS.lock().await;
@@ -627,11 +639,7 @@ async fn concurrent_claimers_never_get_the_same_chain() {
             claimers.push(tokio::spawn(async move {
                 let mut got = Vec::new();
                 for _ in 0..3 {
-                    let chains = store
-                        .claim_due_chains(now, 60_000, 3, 10)
-                        .await
-                        .expect("claim");
-                    got.extend(chains.into_iter().flatten().map(|d| d.chat_key));
+                    got.extend(claim_three_chats(&store, now).await);
                 }
                 got
             }));
@@ -644,14 +652,11 @@ async fn concurrent_claimers_never_get_the_same_chain() {
         // another claimer leased fails the re-check after `SKIP LOCKED`): whatever the racing
         // claims left is claimed now, and the leases must still hold for everything above.
         loop {
-            let chains = store
-                .claim_due_chains(now, 60_000, 3, 10)
-                .await
-                .expect("claim");
-            if chains.is_empty() {
+            let chats = claim_three_chats(&store, now).await;
+            if chats.is_empty() {
                 break;
             }
-            all.extend(chains.into_iter().flatten().map(|d| d.chat_key));
+            all.extend(chats);
         }
         let mut unique_chats = all.clone();
         unique_chats.sort();
