@@ -22,6 +22,13 @@ pub enum StoreError {
     Io(#[from] std::io::Error),
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+    /// A fault of SQLite's writer thread (`group_commit.rs`).
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// `sqlite::memory:` and `mode=memory`: wawp keeps messages and events durably, and its
+    /// SQLite writer opens the file on a connection of its own.
+    #[error("an in-memory SQLite database is not supported: give a file (or a data directory)")]
+    InMemory,
     #[error("migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// The store's writer task is gone (the server is shutting down).
@@ -50,5 +57,25 @@ impl StoreError {
             });
         }
         StoreError::Database(err)
+    }
+
+    /// [`StoreError::from_write`] for SQLite's writer thread.
+    pub(crate) fn from_sqlite_write(err: rusqlite::Error) -> StoreError {
+        use rusqlite::ffi;
+        if let rusqlite::Error::SqliteFailure(e, message) = &err {
+            let what = match e.extended_code {
+                ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
+                    Some("already exists")
+                }
+                ffi::SQLITE_CONSTRAINT_FOREIGNKEY => Some("unknown reference"),
+                _ => None,
+            };
+            if let Some(what) = what {
+                // SQLite's message names the constraint's columns, never a value.
+                let detail = message.clone().unwrap_or_else(|| e.to_string());
+                return StoreError::Conflict(format!("{what} ({detail})"));
+            }
+        }
+        StoreError::Sqlite(err)
     }
 }

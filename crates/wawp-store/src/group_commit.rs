@@ -1,49 +1,67 @@
 //! Group commit for SQLite: the hot writes share write transactions. Those are message saves
 //! ([`Store::save_messages`](crate::Store::save_messages): every message in and out, before WhatsApp
-//! is acknowledged), recorded events ([`Store::record_events`](crate::Store::record_events)) and the
+//! is acknowledged), recorded events ([`Store::record_events`](crate::Store::record_events)), the
 //! webhook dispatcher's claims and settlements
 //! ([`Store::claim_due_chains`](crate::Store::claim_due_chains),
-//! [`Store::settle_deliveries`](crate::Store::settle_deliveries)).
+//! [`Store::settle_deliveries`](crate::Store::settle_deliveries)) and receipts' ack raises.
 //!
 //! SQLite has one writer. Separate transactions from separate pooled connections fight for its
 //! lock, and the loser sleeps in SQLite's busy handler (1, 2, 5, 10 ms…): with the dispatcher
 //! settling a delivery per event beside the inbound commits, an inbound message waited ~10 ms for
 //! its commit at 600 msg/s while the disk and the CPU had room. Here every hot write queues for
-//! one task, which runs what is queued in one transaction: under load one commit carries many
+//! one writer, which runs what is queued in one transaction: under load one commit carries many
 //! calls; alone, a call commits at once (nothing waits for a batch to fill). Each caller hears of
 //! its own result only once it is committed. If a shared transaction fails, each call is run again
 //! on its own, so one bad call fails alone.
 //!
-//! This task also runs the dispatcher's fast lane ([`Store::fast_lane`](crate::Store::fast_lane)):
+//! The writer is a thread of its own with its own connection (rusqlite, the statements in
+//! `hot_writes.rs`): a round is one wake-up of that thread, however many statements it runs.
+//! Through sqlx, each statement was a hand-off to sqlx's worker thread and back, a dozen or more
+//! per round, and a quarter of wawp's CPU went to switching threads (`benches/README.md`,
+//! session 7). The rest of the store (reads, and the rare writes of the API and the CLI) stays on
+//! sqlx's connection; such a write meets this writer's lock in SQLite's busy handler, and this
+//! writer waits for theirs in [`wait_for_lock`], in steps of a tenth of a millisecond.
+//!
+//! This writer also runs the dispatcher's fast lane ([`Store::fast_lane`](crate::Store::fast_lane)):
 //! a save that gives a chain its first pending delivery leases the chain in the same transaction
 //! and, once committed, hands it to the dispatcher, which then needs no claim of its own.
 
-use std::sync::{Arc, Mutex};
+use std::path::Path;
+use std::sync::{Arc, Mutex, mpsc as std_mpsc};
+use std::time::Duration;
 
-use sqlx::{SqliteConnection, SqlitePool};
+use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::StoreError;
-use crate::messages::{
-    MessageRow, NewMessage, RAISE_ACK_SELECT, events_of_fresh, raise_ack_in_tx, save_in_tx,
-};
+use crate::hot_writes::{self, Round, Statements};
+use crate::messages::{MessageRow, NewMessage, events_of_fresh};
 use crate::now_ms;
-use crate::outbox::{
-    ChainKey, ClaimedDelivery, LeasedChain, NewEvent, Outcome, Settled, claim_in_tx,
-    insert_events_in_tx, reevaluate_chain_in_tx, settle_chain_in_tx, settle_one_in_tx,
-};
-use crate::wal_checkpoint::Checkpointer;
+use crate::outbox::{ChainKey, ClaimedDelivery, LeasedChain, NewEvent, Settled};
+use crate::wal_checkpoint::{self, Checkpointer};
 
 /// Most calls one transaction carries.
 const MAX_BATCH: usize = 128;
 
-/// The queue in front of the SQLite writer. Dropping every handle ends its task.
+/// How long the writer waits for SQLite's lock held by another connection (the API's rare
+/// writes on sqlx's connection, the token CLI in another process) before it fails.
+const LOCK_TIMEOUT: Duration = Duration::from_secs(5);
+/// The writer's step while it waits for that lock.
+const LOCK_STEP: Duration = Duration::from_micros(100);
+
+/// The queue in front of the SQLite writer thread. Dropping every handle ends the thread.
 #[derive(Clone)]
 pub(crate) struct GroupCommit {
-    jobs: mpsc::UnboundedSender<Job>,
+    queue: std_mpsc::Sender<Message>,
     lane: Lane,
-    /// The WAL checkpoints' connection (see `wal_checkpoint.rs`).
-    checkpoints: SqlitePool,
+}
+
+/// What the writer thread receives.
+enum Message {
+    Job(Job),
+    /// Finish: close the connections (SQLite checkpoints and removes the WAL when the last one
+    /// closes), then answer.
+    Close(oneshot::Sender<()>),
 }
 
 /// Where the chains that saves create go, leased, once committed (the dispatcher's fast lane);
@@ -102,23 +120,35 @@ struct Job {
 }
 
 impl GroupCommit {
-    /// Starts the writer task (needs a tokio runtime).
-    pub(crate) fn start(pool: SqlitePool, checkpointer: Checkpointer) -> GroupCommit {
-        let (jobs, rx) = mpsc::unbounded_channel();
+    /// Opens the writer's connection to the SQLite file at `path` (already migrated) and starts
+    /// its thread.
+    pub(crate) async fn start(path: &Path) -> Result<GroupCommit, StoreError> {
+        let (queue, rx) = std_mpsc::channel();
         let lane = Lane::default();
-        let checkpoints = checkpointer.pool().clone();
-        tokio::spawn(run(pool, rx, checkpointer, lane.clone()));
-        GroupCommit {
-            jobs,
-            lane,
-            checkpoints,
-        }
+        let (ready, opened) = oneshot::channel();
+        let path = path.to_path_buf();
+        let thread_lane = lane.clone();
+        std::thread::Builder::new()
+            .name("wawp-store-writer".into())
+            .spawn(move || match open_writer(&path) {
+                Ok(conn) => {
+                    let _ = ready.send(Ok(()));
+                    run(conn, rx, Checkpointer::start(path), thread_lane);
+                }
+                Err(e) => {
+                    let _ = ready.send(Err(e));
+                }
+            })?;
+        opened.await.map_err(|_| StoreError::Closed)??;
+        Ok(GroupCommit { queue, lane })
     }
 
-    /// Closes the checkpoints' connection (with the store's pool: SQLite checkpoints and removes
-    /// the WAL when its last connection closes).
+    /// Finishes what is queued, then closes the writer's and the checkpoints' connections.
     pub(crate) async fn close(&self) {
-        self.checkpoints.close().await;
+        let (done, closed) = oneshot::channel();
+        if self.queue.send(Message::Close(done)).is_ok() {
+            let _ = closed.await;
+        }
     }
 
     /// From now on, the chains that saves and recorded events create are leased for `lease_ms`
@@ -134,8 +164,8 @@ impl GroupCommit {
     /// Queues `work` and waits for its commit; `pick` takes the result of its kind.
     async fn call<T>(&self, work: Work, pick: fn(Done) -> Option<T>) -> Result<T, StoreError> {
         let (reply, answer) = oneshot::channel();
-        self.jobs
-            .send(Job { work, reply })
+        self.queue
+            .send(Message::Job(Job { work, reply }))
             .map_err(|_| StoreError::Closed)?;
         let done = answer.await.map_err(|_| StoreError::Closed)??;
         pick(done).ok_or(StoreError::Internal("group commit answered another call"))
@@ -233,32 +263,74 @@ impl GroupCommit {
     }
 }
 
-async fn run(
-    pool: SqlitePool,
-    mut rx: mpsc::UnboundedReceiver<Job>,
+/// The writer's connection: the pragmas sqlx gives its own connections (`Store::open_sqlite`),
+/// and a busy handler that waits in small steps.
+fn open_writer(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path)?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "wal_autocheckpoint", wal_checkpoint::SAFETY_NET_PAGES)?;
+    conn.busy_handler(Some(wait_for_lock))?;
+    Ok(conn)
+}
+
+/// SQLite's busy handler for the writer: sleeps [`LOCK_STEP`] and tries again, up to
+/// [`LOCK_TIMEOUT`]. (SQLite's own handler sleeps 1, 2, 5, 10 ms… between tries: far longer
+/// than the other connections' writes last.)
+fn wait_for_lock(attempts: i32) -> bool {
+    let waited = LOCK_STEP.saturating_mul(u32::try_from(attempts).unwrap_or(u32::MAX));
+    if waited >= LOCK_TIMEOUT {
+        return false;
+    }
+    std::thread::sleep(LOCK_STEP);
+    true
+}
+
+/// The writer thread: a round per wake-up, until every handle is dropped or [`Message::Close`].
+fn run(
+    mut conn: Connection,
+    rx: std_mpsc::Receiver<Message>,
     mut checkpointer: Checkpointer,
     lane: Lane,
 ) {
-    while let Some(first) = rx.recv().await {
-        let mut jobs = vec![first];
-        take_queued(&mut rx, &mut jobs);
-        run_round(&pool, jobs, &lane).await;
-        checkpointer.committed();
-    }
-}
-
-/// Adds what is queued to `jobs`, up to [`MAX_BATCH`].
-fn take_queued(rx: &mut mpsc::UnboundedReceiver<Job>, jobs: &mut Vec<Job>) {
-    while jobs.len() < MAX_BATCH {
-        match rx.try_recv() {
-            Ok(job) => jobs.push(job),
-            Err(_) => break,
+    let sql = Statements::new();
+    let mut closing = None;
+    while let Ok(first) = rx.recv() {
+        let mut jobs = Vec::new();
+        match first {
+            Message::Job(job) => jobs.push(job),
+            Message::Close(done) => closing = Some(done),
         }
+        // What is queued, up to MAX_BATCH.
+        while closing.is_none() && jobs.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(Message::Job(job)) => jobs.push(job),
+                Ok(Message::Close(done)) => closing = Some(done),
+                Err(_) => break,
+            }
+        }
+        if !jobs.is_empty() {
+            // A panic (a bug, or in a caller's `payload_of`) rolls the round back and fails its
+            // calls (their answers are dropped: `StoreError::Closed`), not the writer.
+            let round = std::panic::AssertUnwindSafe(|| run_round(&mut conn, &sql, jobs, &lane));
+            if std::panic::catch_unwind(round).is_err() {
+                tracing::error!("the store's writer panicked in a round; its calls failed");
+            }
+            checkpointer.committed();
+        }
+        if closing.is_some() {
+            break;
+        }
+    }
+    drop(conn);
+    checkpointer.close();
+    if let Some(done) = closing {
+        let _ = done.send(());
     }
 }
 
 /// One round: `jobs` together, or each alone if together fails.
-async fn run_round(pool: &SqlitePool, jobs: Vec<Job>, lane: &Lane) {
+fn run_round(conn: &mut Connection, sql: &Statements, jobs: Vec<Job>, lane: &Lane) {
     // The lane, and the lease its chains get in this round.
     let lane = match lane.lock() {
         Ok(lane) => lane
@@ -279,7 +351,7 @@ async fn run_round(pool: &SqlitePool, jobs: Vec<Job>, lane: &Lane) {
         }
     };
     if jobs.len() > 1 {
-        match run_together(pool, &jobs, lease).await {
+        match run_together(conn, sql, &jobs, lease) {
             Ok((results, leased)) => {
                 hand_over(leased);
                 for (job, done) in jobs.into_iter().zip(results) {
@@ -293,133 +365,83 @@ async fn run_round(pool: &SqlitePool, jobs: Vec<Job>, lane: &Lane) {
         }
     }
     for job in jobs {
-        let result = run_together(pool, std::slice::from_ref(&job), lease)
-            .await
-            .and_then(|(mut results, leased)| {
+        let result = run_together(conn, sql, std::slice::from_ref(&job), lease).and_then(
+            |(mut results, leased)| {
                 hand_over(leased);
                 results
                     .pop()
                     .ok_or(StoreError::Internal("group commit lost a result"))
-            });
+            },
+        );
         let _ = job.reply.send(result);
     }
 }
 
-/// Every job in one transaction; what each gave, and the chains its saves created, leased until
-/// `lease` (when given). The saves and recorded events of all jobs go in first, together (a
-/// handful of multi-row statements however many jobs there are, in the order the jobs came), then
-/// the dispatcher's claims and settlements in order.
-async fn run_together(
-    pool: &SqlitePool,
+/// Every job in one transaction, in order; what each gave, and the chains its saves created,
+/// leased until `lease` (when given).
+fn run_together(
+    conn: &mut Connection,
+    sql: &Statements,
     jobs: &[Job],
     lease: Option<i64>,
 ) -> Result<(Vec<Done>, Vec<Vec<ClaimedDelivery>>), StoreError> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let conn: &mut SqliteConnection = &mut tx;
-    let (counts, leased) = save_all(conn, jobs, lease).await?;
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(StoreError::from_sqlite_write)?;
+    let mut round = Round::new(lease);
     let mut results = Vec::with_capacity(jobs.len());
-    for (job, count) in jobs.iter().zip(counts) {
-        results.push(match (&job.work, count) {
-            (_, Some(n)) => Done::Count(n),
-            (
-                Work::Claim {
-                    now,
-                    lease_ms,
-                    chains,
-                    per_chain,
-                },
-                None,
-            ) => Done::Claimed(claim_in_tx!(conn, *now, *lease_ms, *chains, *per_chain)),
-            (
-                Work::Settle {
-                    chain,
-                    settled,
-                    now,
-                },
-                None,
-            ) => {
-                // SQLite's write transaction already excludes every other writer: no chain lock.
-                Done::Settled(settle_chain_in_tx!(conn, chain, settled, *now, ""))
-            }
-            (
-                Work::RaiseAck {
-                    instance_id,
-                    wa_ids,
-                    ack,
-                    payload_of,
-                },
-                None,
-            ) => {
-                let sql = RAISE_ACK_SELECT.0;
-                Done::Raised(raise_ack_in_tx!(
-                    conn,
-                    sql,
-                    instance_id,
-                    wa_ids,
-                    *ack,
-                    payload_of
-                ))
-            }
-            (Work::Save { .. } | Work::Record { .. }, None) => {
-                return Err(StoreError::Internal("a save was not counted"));
-            }
-        });
+    for job in jobs {
+        let done =
+            run_job(&tx, sql, &job.work, &mut round).map_err(StoreError::from_sqlite_write)?;
+        results.push(done);
     }
-    tx.commit().await?;
-    Ok((results, leased))
+    tx.commit().map_err(StoreError::from_sqlite_write)?;
+    Ok((results, round.leased))
 }
 
-/// The `Save` and `Record` jobs: their messages, then their events (those of messages that were not
-/// new left out). Per job, how many of its messages (Save) or events (Record) were new (`None`
-/// for the other jobs), and the chains created, leased until `lease` (when given).
-async fn save_all(
-    conn: &mut SqliteConnection,
-    jobs: &[Job],
-    lease: Option<i64>,
-) -> Result<(Vec<Option<usize>>, Vec<Vec<ClaimedDelivery>>), StoreError> {
-    let messages: Vec<&NewMessage> = jobs
-        .iter()
-        .filter_map(|job| match &job.work {
-            Work::Save { messages, .. } => Some(messages.iter()),
-            _ => None,
-        })
-        .flatten()
-        .collect();
-    let mut fresh = if messages.is_empty() {
-        Vec::new()
-    } else {
-        save_in_tx!(conn, &messages)
-    }
-    .into_iter();
-    let mut events: Vec<&NewEvent> = Vec::new();
-    // Per job: its count so far, or where its events start in `events` (Record).
-    let mut counts: Vec<Option<usize>> = Vec::with_capacity(jobs.len());
-    let mut recorded: Vec<(usize, std::ops::Range<usize>)> = Vec::new();
-    for (i, job) in jobs.iter().enumerate() {
-        match &job.work {
-            Work::Save {
-                messages,
-                events: evs,
-            } => {
-                let flags: Vec<bool> = fresh.by_ref().take(messages.len()).collect();
-                events.extend(events_of_fresh(messages, &flags, evs));
-                counts.push(Some(flags.iter().filter(|new| **new).count()));
-            }
-            Work::Record { events: evs } => {
-                recorded.push((i, events.len()..events.len() + evs.len()));
-                events.extend(evs.iter());
-                counts.push(Some(0));
-            }
-            _ => counts.push(None),
+/// One job's statements, inside the round's transaction.
+fn run_job(
+    conn: &Connection,
+    sql: &Statements,
+    work: &Work,
+    round: &mut Round,
+) -> rusqlite::Result<Done> {
+    Ok(match work {
+        Work::Save { messages, events } => {
+            let fresh = hot_writes::save_messages(conn, sql, messages)?;
+            let events = events_of_fresh(messages, &fresh, events);
+            hot_writes::insert_events(conn, sql, &events, round)?;
+            Done::Count(fresh.iter().filter(|new| **new).count())
         }
-    }
-    let mut leased = Vec::new();
-    if !events.is_empty() {
-        let (new, created) = insert_events_in_tx!(conn, &events, lease);
-        for (i, range) in recorded {
-            counts[i] = Some(new[range].iter().filter(|new| **new).count());
+        Work::Record { events } => {
+            let events: Vec<&NewEvent> = events.iter().collect();
+            let fresh = hot_writes::insert_events(conn, sql, &events, round)?;
+            Done::Count(fresh.iter().filter(|new| **new).count())
         }
-        leased = created;
-    }
-    Ok((counts, leased))
+        Work::Claim {
+            now,
+            lease_ms,
+            chains,
+            per_chain,
+        } => Done::Claimed(hot_writes::claim(
+            conn, *now, *lease_ms, *chains, *per_chain,
+        )?),
+        Work::Settle {
+            chain,
+            settled,
+            now,
+        } => Done::Settled(hot_writes::settle_chain(conn, chain, settled, *now)?),
+        Work::RaiseAck {
+            instance_id,
+            wa_ids,
+            ack,
+            payload_of,
+        } => Done::Raised(hot_writes::raise_ack(
+            conn,
+            instance_id,
+            wa_ids,
+            *ack,
+            payload_of.as_ref(),
+        )?),
+    })
 }

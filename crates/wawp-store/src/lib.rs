@@ -8,16 +8,20 @@
 //!
 //! # Layout
 //! - [`Store`]: the cloneable handle, opened from a URL ([`Store::open`]) or a data directory
-//!   ([`Store::open_in_dir`]); runs the embedded migrations of its backend on open.
+//!   ([`Store::open_in_dir`]); runs the embedded migrations of its backend on open. SQLite needs a
+//!   file: an in-memory database is refused ([`StoreError::InMemory`]).
 //! - `tokens.rs` ([`TokenRow`]), `instances.rs` ([`InstanceRow`]): one module per aggregate.
 //! - `error.rs` ([`StoreError`]): `NotFound`, `LimitReached`, `Conflict` are facts the layers above
 //!   map on purpose; everything else is a database fault.
-//! - `wal_checkpoint.rs`: SQLite's WAL is checkpointed on a connection of its own, beside the
-//!   writer, instead of inside the commit that fills it.
+//! - `wal_checkpoint.rs`: SQLite's WAL is checkpointed on a thread and a connection of its own,
+//!   beside the writer, instead of inside the commit that fills it.
 //! - `group_commit.rs`: on SQLite, the hot writes (message saves, recorded events, the webhook
-//!   dispatcher's claims and settlements, receipts' ack raises) queue for one writer task that runs
-//!   whatever is queued in one transaction, with multi-row statements for the saves; on PostgreSQL
-//!   each call is its own transaction.
+//!   dispatcher's claims and settlements, receipts' ack raises) queue for one writer thread with
+//!   its own connection, which runs whatever is queued in one transaction; on PostgreSQL each call
+//!   is its own transaction (multi-row statements, sqlx).
+//! - `hot_writes.rs`: that writer's statements, through rusqlite (the same SQL text as the
+//!   PostgreSQL path, one row at a time with cached prepared statements). Everything else,
+//!   reads included, goes through sqlx on both backends.
 //! - `migrations/{sqlite,postgres}/NNNN_name.sql`: one set per backend, same schema (checked by the
 //!   `schema_parity` test). SQL in the modules is written once: `$1` placeholders (SQLite accepts
 //!   them), TEXT ids, INTEGER/BIGINT epoch-ms times.
@@ -40,6 +44,7 @@
 
 mod error;
 mod group_commit;
+mod hot_writes;
 mod instances;
 mod media_refs;
 mod messages;
@@ -77,12 +82,12 @@ pub const SQLITE_FILE: &str = "wawp.db";
 /// The token CLI writes to the same file while the server runs; WAL lets readers through and this
 /// makes the (rare) concurrent writers queue instead of failing.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-/// SQLite connections: one. SQLite has a single writer; with several connections, concurrent
-/// writers (messages committed before the WhatsApp ack, the webhook dispatcher's claims and
-/// settlements) wait in SQLite's busy handler, which sleeps 1, 2, 5 … 100 ms between tries and
-/// capped the message path near 200 msg/s (`benches/README.md`). One connection queues them in
-/// the pool instead, in arrival order and without sleeping. No query holds a connection while it
-/// waits for another (transactions only use their own), so this cannot deadlock.
+/// sqlx's SQLite connections: one. SQLite has a single writer; with several connections,
+/// concurrent writers wait in SQLite's busy handler, which sleeps 1, 2, 5 … 100 ms between tries
+/// and once capped the message path near 200 msg/s (`benches/README.md`). The hot writes have a
+/// connection of their own (`group_commit.rs`); this one serves reads and the API's rare writes,
+/// queued in the pool in arrival order. No query holds a connection while it waits for another
+/// (transactions only use their own), so this cannot deadlock.
 const SQLITE_MAX_CONNECTIONS: u32 = 1;
 const POSTGRES_MAX_CONNECTIONS: u32 = 16;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -141,13 +146,18 @@ pub(crate) use write_tx;
 impl Store {
     /// Opens (creating if missing) the database at `url` and runs its migrations.
     ///
-    /// `sqlite:///abs/path/wawp.db`, `sqlite://relative.db`, `sqlite:file.db`, `sqlite::memory:`,
-    /// or `postgres://user:pass@host/db` (also `postgresql://`).
+    /// `sqlite:///abs/path/wawp.db`, `sqlite://relative.db`, `sqlite:file.db`, or
+    /// `postgres://user:pass@host/db` (also `postgresql://`). An in-memory SQLite database
+    /// (`sqlite::memory:`, `mode=memory`) is refused: the group commit's writer opens the file on
+    /// a connection of its own.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Self::open_postgres(url).await
         } else if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)?;
+            if is_in_memory(url) {
+                return Err(StoreError::InMemory);
+            }
             Self::open_sqlite(options).await
         } else {
             // Only the scheme: the rest of a URL may hold a password.
@@ -226,14 +236,15 @@ impl Store {
             pool.close().await;
             return Err(e.into());
         }
-        // The checkpoints' own connection (opened on first use).
-        let checkpoints = SqlitePoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_lazy_with(options.clone());
-        let checkpointer = wal_checkpoint::Checkpointer::new(checkpoints);
+        let group = match group_commit::GroupCommit::start(options.get_filename()).await {
+            Ok(group) => group,
+            Err(e) => {
+                pool.close().await;
+                return Err(e);
+            }
+        };
         Ok(Store {
-            group: Some(group_commit::GroupCommit::start(pool.clone(), checkpointer)),
+            group: Some(group),
             pool: Pool::Sqlite(pool),
         })
     }
@@ -251,6 +262,13 @@ impl Store {
             group: None,
         })
     }
+}
+
+/// Whether a `sqlite:` URL names an in-memory database (`sqlite::memory:`, `mode=memory`).
+fn is_in_memory(url: &str) -> bool {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    path == ":memory:" || query.split('&').any(|pair| pair == "mode=memory")
 }
 
 /// A failure that another process opening the same new SQLite file at the same moment can cause.

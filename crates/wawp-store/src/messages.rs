@@ -96,6 +96,30 @@ macro_rules! select_messages {
 /// far below the bound-parameter limits (SQLite 32,766, PostgreSQL 65,535).
 pub(crate) const ROWS_PER_STATEMENT: usize = 256;
 
+// The statements of message saves, shared by wawp's two writers (see `outbox.rs`): sqlx with
+// multi-row `VALUES` on PostgreSQL, rusqlite one row at a time in SQLite's group commit.
+
+/// `INSERT INTO messages`, before its rows.
+pub(crate) const INSERT_MESSAGE_HEAD: &str =
+    "INSERT INTO messages (instance_id, id, wa_id, chat_id, from_me, timestamp, ack, payload) ";
+/// After the rows of [`INSERT_MESSAGE_HEAD`]: a stored message is skipped; new rows answer.
+pub(crate) const INSERT_MESSAGE_TAIL: &str =
+    " ON CONFLICT (instance_id, id) DO NOTHING RETURNING instance_id, id";
+/// `INSERT INTO chats`, before its rows (a [`ChatChange`] each).
+pub(crate) const UPSERT_CHAT_HEAD: &str =
+    "INSERT INTO chats (instance_id, id, name, last_message_id, last_timestamp, unread_count) ";
+/// After the rows of [`UPSERT_CHAT_HEAD`], then [`CHAT_READ`] or [`CHAT_UNREAD`].
+pub(crate) const UPSERT_CHAT_CONFLICT: &str = " ON CONFLICT (instance_id, id) DO UPDATE SET \
+     name = COALESCE(excluded.name, chats.name), \
+     last_message_id = CASE WHEN excluded.last_timestamp >= chats.last_timestamp \
+         THEN excluded.last_message_id ELSE chats.last_message_id END, \
+     last_timestamp = CASE WHEN excluded.last_timestamp >= chats.last_timestamp \
+         THEN excluded.last_timestamp ELSE chats.last_timestamp END, ";
+/// The unread count of a chat we read ([`ChatChange::read`]): the messages after ours.
+pub(crate) const CHAT_READ: &str = "unread_count = excluded.unread_count";
+/// The unread count of a chat we did not read: it grows.
+pub(crate) const CHAT_UNREAD: &str = "unread_count = chats.unread_count + excluded.unread_count";
+
 /// Inserts `$messages` (`&[&NewMessage]`, in order) and updates their chats: one multi-row
 /// statement per [`ROWS_PER_STATEMENT`] messages, and at most two per as many chats, however many
 /// messages a batch carries. Answers, per message, whether it was new: a message already stored
@@ -105,9 +129,7 @@ macro_rules! save_in_tx {
         let messages: &[&NewMessage] = $messages;
         let mut stored = std::collections::HashSet::<(String, String)>::new();
         for chunk in messages.chunks($crate::messages::ROWS_PER_STATEMENT) {
-            let mut insert = sqlx::QueryBuilder::new(
-                "INSERT INTO messages (instance_id, id, wa_id, chat_id, from_me, timestamp, ack, payload) ",
-            );
+            let mut insert = sqlx::QueryBuilder::new($crate::messages::INSERT_MESSAGE_HEAD);
             insert.push_values(chunk, |mut row, m| {
                 let r = &m.row;
                 row.push_bind(&r.instance_id)
@@ -119,7 +141,7 @@ macro_rules! save_in_tx {
                     .push_bind(r.ack)
                     .push_bind(&r.payload);
             });
-            insert.push(" ON CONFLICT (instance_id, id) DO NOTHING RETURNING instance_id, id");
+            insert.push($crate::messages::INSERT_MESSAGE_TAIL);
             let rows: Vec<(String, String)> = insert
                 .build_query_as()
                 .fetch_all(&mut *$tx)
@@ -133,18 +155,20 @@ macro_rules! save_in_tx {
             .map(|m| stored.remove(&(m.row.instance_id.clone(), m.row.id.clone())))
             .collect();
         let changes = $crate::messages::ChatChange::of(
-            messages.iter().zip(&fresh).filter(|(_, new)| **new).map(|(m, _)| *m),
+            messages
+                .iter()
+                .zip(&fresh)
+                .filter(|(_, new)| **new)
+                .map(|(m, _)| *m),
         );
         for (read, tail) in [
-            (true, "unread_count = excluded.unread_count"),
-            (false, "unread_count = chats.unread_count + excluded.unread_count"),
+            (true, $crate::messages::CHAT_READ),
+            (false, $crate::messages::CHAT_UNREAD),
         ] {
             let rows: Vec<&$crate::messages::ChatChange<'_>> =
                 changes.iter().filter(|c| c.read == read).collect();
             for chunk in rows.chunks($crate::messages::ROWS_PER_STATEMENT) {
-                let mut upsert = sqlx::QueryBuilder::new(
-                    "INSERT INTO chats (instance_id, id, name, last_message_id, last_timestamp, unread_count) ",
-                );
+                let mut upsert = sqlx::QueryBuilder::new($crate::messages::UPSERT_CHAT_HEAD);
                 upsert.push_values(chunk, |mut row, c| {
                     row.push_bind(c.instance_id)
                         .push_bind(c.chat_id)
@@ -153,14 +177,7 @@ macro_rules! save_in_tx {
                         .push_bind(c.last_timestamp)
                         .push_bind(c.unread);
                 });
-                upsert.push(
-                    " ON CONFLICT (instance_id, id) DO UPDATE SET \
-                       name = COALESCE(excluded.name, chats.name), \
-                       last_message_id = CASE WHEN excluded.last_timestamp >= chats.last_timestamp \
-                           THEN excluded.last_message_id ELSE chats.last_message_id END, \
-                       last_timestamp = CASE WHEN excluded.last_timestamp >= chats.last_timestamp \
-                           THEN excluded.last_timestamp ELSE chats.last_timestamp END, ",
-                );
+                upsert.push($crate::messages::UPSERT_CHAT_CONFLICT);
                 upsert.push(tail);
                 upsert
                     .build()
@@ -172,7 +189,6 @@ macro_rules! save_in_tx {
         fresh
     }};
 }
-pub(crate) use save_in_tx;
 
 /// What a batch of new messages does to one chat: the row [`save_in_tx!`] upserts, with the same
 /// result as applying the messages one by one (the PostgreSQL upsert may not touch a row twice in
@@ -237,6 +253,10 @@ impl<'a> ChatChange<'a> {
 pub(crate) const RAISE_ACK_SELECT: (&str, &str) =
     select_messages!("WHERE instance_id = $1 AND wa_id = $2 AND ack < $3", locked);
 
+/// Sets a message's raised ack and its payload: `(ack, payload, instance, id)`.
+pub(crate) const RAISE_ACK_UPDATE: &str =
+    "UPDATE messages SET ack = $1, payload = $2 WHERE instance_id = $3 AND id = $4";
+
 /// Inside an open transaction `$tx`: see [`Store::raise_message_ack`] (`$sql` is the backend's
 /// [`RAISE_ACK_SELECT`]). Evaluates to the rows that changed. Expanded once per backend.
 macro_rules! raise_ack_in_tx {
@@ -253,22 +273,19 @@ macro_rules! raise_ack_in_tx {
             for mut row in rows {
                 row.ack = ack;
                 row.payload = $payload_of(&row);
-                sqlx::query(
-                    "UPDATE messages SET ack = $1, payload = $2 WHERE instance_id = $3 AND id = $4",
-                )
-                .bind(ack)
-                .bind(&row.payload)
-                .bind(instance_id)
-                .bind(&row.id)
-                .execute(&mut *$tx)
-                .await?;
+                sqlx::query($crate::messages::RAISE_ACK_UPDATE)
+                    .bind(ack)
+                    .bind(&row.payload)
+                    .bind(instance_id)
+                    .bind(&row.id)
+                    .execute(&mut *$tx)
+                    .await?;
                 changed.push(row);
             }
         }
         changed
     }};
 }
-pub(crate) use raise_ack_in_tx;
 
 impl Store {
     /// Saves `messages`, updates their chats and records `events` (with their deliveries) in one

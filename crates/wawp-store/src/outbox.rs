@@ -106,27 +106,81 @@ const SELECT_DELIVERIES: &str = "SELECT d.id, d.event_seq, e.event_id, e.name AS
      d.last_error, d.last_latency_ms, d.delivered_at, d.created_at, d.updated_at \
      FROM deliveries d JOIN events e ON e.seq = d.event_seq ";
 
-/// Inside an open transaction `$tx`: records `$events` (`&[&NewEvent]`, in order) with their
-/// deliveries, and makes sure each delivery's chain exists, in three multi-row statements per
+// The outbox's statements, shared by wawp's two writers: sqlx on PostgreSQL (the macros below,
+// with multi-row `VALUES`) and SQLite's group commit (`hot_writes.rs`, rusqlite, one row at a
+// time). Parameters are `$1`, `$2`… in the order they first appear, so both bind them by position
+// (`hot_writes::tests` checks it against SQLite).
+
+/// `INSERT INTO events`, before its rows.
+pub(crate) const INSERT_EVENT_HEAD: &str =
+    "INSERT INTO events (event_id, instance_id, name, chat_key, envelope, created_at) ";
+/// After the rows of [`INSERT_EVENT_HEAD`]: a known event id is skipped; new rows answer their seq.
+pub(crate) const INSERT_EVENT_TAIL: &str =
+    " ON CONFLICT (event_id) DO NOTHING RETURNING event_id, seq";
+/// `INSERT INTO deliveries`, before its rows.
+pub(crate) const INSERT_DELIVERY_HEAD: &str = "INSERT INTO deliveries (event_seq, instance_id, webhook_id, url, chat_key, status, \
+     attempts, next_attempt_at, locked_until, created_at, updated_at) ";
+/// `INSERT INTO delivery_chains`, before its rows.
+pub(crate) const INSERT_CHAIN_HEAD: &str =
+    "INSERT INTO delivery_chains (instance_id, webhook_id, chat_key, due_at, locked_until) ";
+/// Records a delivered attempt: `(status_code, latency_ms, now, id)`.
+pub(crate) const SETTLE_DELIVERED: &str = "UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, locked_until = 0, \
+     last_status_code = $1, last_error = NULL, last_latency_ms = $2, delivered_at = $3, \
+     updated_at = $3 WHERE id = $4";
+/// Records a failed attempt: `(status, next_attempt_at, status_code, error, latency_ms, now, id)`.
+pub(crate) const SETTLE_FAILED: &str = "UPDATE deliveries SET status = $1, attempts = attempts + 1, next_attempt_at = $2, \
+     locked_until = 0, last_status_code = $3, last_error = $4, last_latency_ms = $5, \
+     updated_at = $6 WHERE id = $7";
+/// Deletes a chain `(instance, webhook, chat)` that has no pending delivery left.
+pub(crate) const DELETE_EMPTY_CHAIN: &str = "DELETE FROM delivery_chains WHERE instance_id = $1 AND webhook_id = $2 AND chat_key = $3 \
+     AND NOT EXISTS (SELECT 1 FROM deliveries WHERE instance_id = $1 AND webhook_id = $2 \
+     AND chat_key = $3 AND status = 'pending')";
+/// Unlocks a chain `(instance, webhook, chat)` and makes it due at its first pending delivery.
+pub(crate) const REPOINT_CHAIN: &str = "UPDATE delivery_chains SET locked_until = 0, due_at = (SELECT next_attempt_at \
+     FROM deliveries WHERE instance_id = $1 AND webhook_id = $2 AND chat_key = $3 \
+     AND status = 'pending' ORDER BY event_seq LIMIT 1) \
+     WHERE instance_id = $1 AND webhook_id = $2 AND chat_key = $3";
+
+/// Leases up to `chains` due chains, oldest due first: `(lease end, now)`, answering each chain's
+/// key and `due_at`. The lease re-checks `locked_until` on the row it updates, so only one
+/// claimer wins a chain (another node on PostgreSQL).
+///
+/// The limits of this and [`next_deliveries_sql`] are written into the SQL (integers, never
+/// input), not bound: SQLite re-prepares a statement whose LIMIT is a parameter every time that
+/// parameter is bound (the query planner may use its value), which cost the writer an eighth of
+/// its time.
+pub(crate) fn claim_chains_sql(chains: i64) -> String {
+    format!(
+        "UPDATE delivery_chains SET locked_until = $1 \
+         WHERE locked_until <= $2 AND (instance_id, webhook_id, chat_key) IN \
+         (SELECT instance_id, webhook_id, chat_key FROM delivery_chains \
+          WHERE due_at <= $2 AND locked_until <= $2 ORDER BY due_at LIMIT {chains}) \
+         RETURNING instance_id, webhook_id, chat_key, due_at"
+    )
+}
+
+/// The next `per_chain` pending deliveries of a chain `(instance, webhook, chat)`, in order, as
+/// [`ClaimedDelivery`] columns.
+pub(crate) fn next_deliveries_sql(per_chain: i64) -> String {
+    format!(
+        "SELECT d.id, d.event_seq, e.event_id, d.instance_id, d.webhook_id, d.url, d.chat_key, \
+         d.attempts, d.next_attempt_at, e.envelope FROM deliveries d JOIN events e ON e.seq = d.event_seq \
+         WHERE d.instance_id = $1 AND d.webhook_id = $2 AND d.chat_key = $3 AND d.status = 'pending' \
+         ORDER BY d.event_seq LIMIT {per_chain}"
+    )
+}
+
+/// Inside an open transaction `$tx` (PostgreSQL; SQLite's writer has `hot_writes.rs`): records
+/// `$events` (`&[&NewEvent]`, in order) with their deliveries, and makes sure each delivery's
+/// chain exists, in three multi-row statements per
 /// [`ROWS_PER_STATEMENT`](crate::messages::ROWS_PER_STATEMENT) rows. Idempotent per event id;
 /// evaluates to, per event, whether it was new. Expanded once per backend.
-///
-/// With a third argument `$lease` (`Option<i64>`, SQLite's one writer only), evaluates to that and
-/// the chains this created, leased until `$lease` and answered with their deliveries in order, as
-/// [`claim_in_tx!`] would (the dispatcher's fast lane: no claim in between). Chains that already
-/// existed are left to be claimed, behind what they hold.
 macro_rules! insert_events_in_tx {
-    ($tx:ident, $events:expr) => {
-        insert_events_in_tx!($tx, $events, None).0
-    };
-    ($tx:ident, $events:expr, $lease:expr) => {{
+    ($tx:ident, $events:expr) => {{
         let events: &[&NewEvent] = $events;
-        let lease: Option<i64> = $lease;
         let mut seqs = std::collections::HashMap::<String, i64>::new();
         for chunk in events.chunks($crate::messages::ROWS_PER_STATEMENT) {
-            let mut insert = sqlx::QueryBuilder::new(
-                "INSERT INTO events (event_id, instance_id, name, chat_key, envelope, created_at) ",
-            );
+            let mut insert = sqlx::QueryBuilder::new($crate::outbox::INSERT_EVENT_HEAD);
             // Rows get their `seq` in this order, the order the events happened in.
             insert.push_values(chunk, |mut row, ev| {
                 row.push_bind(&ev.event_id)
@@ -136,7 +190,7 @@ macro_rules! insert_events_in_tx {
                     .push_bind(&ev.envelope)
                     .push_bind(ev.created_at);
             });
-            insert.push(" ON CONFLICT (event_id) DO NOTHING RETURNING event_id, seq");
+            insert.push($crate::outbox::INSERT_EVENT_TAIL);
             let rows: Vec<(String, i64)> = insert
                 .build_query_as()
                 .fetch_all(&mut *$tx)
@@ -152,13 +206,8 @@ macro_rules! insert_events_in_tx {
             .filter_map(|(ev, seq)| seq.map(|seq| (seq, *ev)))
             .flat_map(|(seq, ev)| ev.deliveries.iter().map(move |d| (seq, ev, d)))
             .collect();
-        // (event seq, webhook) → delivery id, when leasing.
-        let mut ids = std::collections::HashMap::<(i64, String), i64>::new();
         for chunk in deliveries.chunks($crate::messages::ROWS_PER_STATEMENT) {
-            let mut insert = sqlx::QueryBuilder::new(
-                "INSERT INTO deliveries (event_seq, instance_id, webhook_id, url, chat_key, status, \
-                 attempts, next_attempt_at, locked_until, created_at, updated_at) ",
-            );
+            let mut insert = sqlx::QueryBuilder::new($crate::outbox::INSERT_DELIVERY_HEAD);
             insert.push_values(chunk, |mut row, (seq, ev, d)| {
                 row.push_bind(*seq)
                     .push_bind(&ev.instance_id)
@@ -172,21 +221,11 @@ macro_rules! insert_events_in_tx {
                     .push_bind(ev.created_at)
                     .push_bind(ev.created_at);
             });
-            if lease.is_some() {
-                insert.push(" RETURNING event_seq, webhook_id, id");
-                let rows: Vec<(i64, String, i64)> = insert
-                    .build_query_as()
-                    .fetch_all(&mut *$tx)
-                    .await
-                    .map_err(StoreError::from_write)?;
-                ids.extend(rows.into_iter().map(|(seq, webhook, id)| ((seq, webhook), id)));
-            } else {
-                insert
-                    .build()
-                    .execute(&mut *$tx)
-                    .await
-                    .map_err(StoreError::from_write)?;
-            }
+            insert
+                .build()
+                .execute(&mut *$tx)
+                .await
+                .map_err(StoreError::from_write)?;
         }
         // A chain exists while it has pending deliveries; once in the statement (a PostgreSQL
         // upsert may not touch a row twice), due at its first new delivery if it is new. The
@@ -204,78 +243,25 @@ macro_rules! insert_events_in_tx {
                 chains.push((key.0, key.1, key.2, ev.created_at));
             }
         }
-        // With a lease, a new chain is created leased and an existing one is not touched (one
-        // writer: nothing settles it meanwhile).
-        let mut created = std::collections::HashSet::<(String, String, String)>::new();
         for chunk in chains.chunks($crate::messages::ROWS_PER_STATEMENT) {
-            let mut upsert = sqlx::QueryBuilder::new(
-                "INSERT INTO delivery_chains (instance_id, webhook_id, chat_key, due_at, locked_until) ",
-            );
+            let mut upsert = sqlx::QueryBuilder::new($crate::outbox::INSERT_CHAIN_HEAD);
             upsert.push_values(chunk, |mut row, (instance, webhook, chat, due)| {
                 row.push_bind(*instance)
                     .push_bind(*webhook)
                     .push_bind(*chat)
                     .push_bind(*due)
-                    .push_bind(lease.unwrap_or(0));
+                    .push_bind(0i64);
             });
-            if lease.is_some() {
-                upsert.push(
-                    " ON CONFLICT (instance_id, webhook_id, chat_key) DO NOTHING \
-                     RETURNING instance_id, webhook_id, chat_key",
-                );
-                let rows: Vec<(String, String, String)> = upsert
-                    .build_query_as()
-                    .fetch_all(&mut *$tx)
-                    .await
-                    .map_err(StoreError::from_write)?;
-                created.extend(rows);
-            } else {
-                upsert.push(
-                    " ON CONFLICT (instance_id, webhook_id, chat_key) DO UPDATE SET due_at = delivery_chains.due_at",
-                );
-                upsert
-                    .build()
-                    .execute(&mut *$tx)
-                    .await
-                    .map_err(StoreError::from_write)?;
-            }
+            upsert.push(
+                " ON CONFLICT (instance_id, webhook_id, chat_key) DO UPDATE SET due_at = delivery_chains.due_at",
+            );
+            upsert
+                .build()
+                .execute(&mut *$tx)
+                .await
+                .map_err(StoreError::from_write)?;
         }
-        let mut leased: Vec<Vec<$crate::outbox::ClaimedDelivery>> = Vec::new();
-        if !created.is_empty() {
-            let created: std::collections::HashSet<(&str, &str, &str)> = created
-                .iter()
-                .map(|(i, w, c)| (i.as_str(), w.as_str(), c.as_str()))
-                .collect();
-            // The deliveries are in event order, which is each chain's order.
-            let mut by_chain = std::collections::HashMap::<(&str, &str, &str), usize>::new();
-            for (seq, ev, d) in &deliveries {
-                let chat = ev.chat_key.as_deref().unwrap_or("");
-                let key = (ev.instance_id.as_str(), d.webhook_id.as_str(), chat);
-                if !created.contains(&key) {
-                    continue;
-                }
-                let Some(id) = ids.get(&(*seq, d.webhook_id.clone())) else {
-                    return Err(StoreError::Internal("a leased delivery has no id"));
-                };
-                let at = *by_chain.entry(key).or_insert_with(|| {
-                    leased.push(Vec::new());
-                    leased.len() - 1
-                });
-                leased[at].push($crate::outbox::ClaimedDelivery {
-                    id: *id,
-                    event_seq: *seq,
-                    event_id: ev.event_id.clone(),
-                    instance_id: ev.instance_id.clone(),
-                    webhook_id: d.webhook_id.clone(),
-                    url: d.url.clone(),
-                    chat_key: chat.to_string(),
-                    attempts: 0,
-                    next_attempt_at: ev.created_at,
-                    envelope: ev.envelope.clone(),
-                });
-            }
-        }
-        (fresh.iter().map(Option::is_some).collect::<Vec<bool>>(), leased)
+        fresh.iter().map(Option::is_some).collect::<Vec<bool>>()
     }};
 }
 pub(crate) use insert_events_in_tx;
@@ -285,47 +271,33 @@ pub(crate) use insert_events_in_tx;
 /// due). A leased chain with nothing due is put right and not answered.
 macro_rules! claim_in_tx {
     ($tx:ident, $now:expr, $lease_ms:expr, $chains:expr, $per_chain:expr) => {{
-        // The limits are written into the SQL (integers, never input), not bound: SQLite
-        // re-prepares a statement whose LIMIT is a parameter every time that parameter is bound
-        // (the query planner may use its value), which cost the writer an eighth of its time.
-        let chains: i64 = $chains;
-        let per_chain: i64 = $per_chain;
-        // Leases the due chains in one statement. The lease re-checks `locked_until` on the row it
-        // updates, so only one claimer wins a chain (another node on PostgreSQL).
-        let mut won: Vec<(String, String, String, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "UPDATE delivery_chains SET locked_until = $1 \
-             WHERE locked_until <= $2 AND (instance_id, webhook_id, chat_key) IN \
-             (SELECT instance_id, webhook_id, chat_key FROM delivery_chains \
-              WHERE due_at <= $2 AND locked_until <= $2 ORDER BY due_at LIMIT {chains}) \
-             RETURNING instance_id, webhook_id, chat_key, due_at",
-        )))
+        // The limits are written into the SQL (see `claim_chains_sql`).
+        let mut won: Vec<(String, String, String, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(
+            $crate::outbox::claim_chains_sql($chains),
+        ))
         .bind($now + $lease_ms)
         .bind($now)
         .fetch_all(&mut *$tx)
         .await?;
-        let next_sql = format!(
-            "SELECT d.id, d.event_seq, e.event_id, d.instance_id, d.webhook_id, d.url, d.chat_key, \
-             d.attempts, d.next_attempt_at, e.envelope FROM deliveries d JOIN events e ON e.seq = d.event_seq \
-             WHERE d.instance_id = $1 AND d.webhook_id = $2 AND d.chat_key = $3 AND d.status = 'pending' \
-             ORDER BY d.event_seq LIMIT {per_chain}"
-        );
+        let next_sql = $crate::outbox::next_deliveries_sql($per_chain);
         // Longest due first.
         won.sort_by_key(|chain| chain.3);
         let mut claimed: Vec<Vec<ClaimedDelivery>> = Vec::with_capacity(won.len());
         for (instance_id, webhook_id, chat_key, _) in won {
             let next = sqlx::query_as::<_, ClaimedDelivery>(sqlx::AssertSqlSafe(next_sql.clone()))
-            .bind(&instance_id)
-            .bind(&webhook_id)
-            .bind(&chat_key)
-            .fetch_all(&mut *$tx)
-            .await?;
+                .bind(&instance_id)
+                .bind(&webhook_id)
+                .bind(&chat_key)
+                .fetch_all(&mut *$tx)
+                .await?;
             let batch: Vec<ClaimedDelivery> = next
                 .into_iter()
                 .take_while(|d| d.next_attempt_at <= $now)
                 .collect();
             if batch.is_empty() {
                 // The chain's time was stale (or it has nothing pending): put it right.
-                let _pending = reevaluate_chain_in_tx!($tx, &instance_id, &webhook_id, &chat_key, "");
+                let _pending =
+                    reevaluate_chain_in_tx!($tx, &instance_id, &webhook_id, &chat_key, "");
                 continue;
             }
             claimed.push(batch);
@@ -333,7 +305,6 @@ macro_rules! claim_in_tx {
         claimed
     }};
 }
-pub(crate) use claim_in_tx;
 
 /// Inside an open transaction `$tx`: after deliveries of a chain were settled, points the chain at
 /// its first pending delivery (unlocked), or deletes it when nothing is pending. `$lock` is a
@@ -351,34 +322,24 @@ macro_rules! reevaluate_chain_in_tx {
         }
         // Most chains are empty once settled (one statement); the others are due at their
         // first pending delivery and unlocked.
-        let gone = sqlx::query(
-            "DELETE FROM delivery_chains WHERE instance_id = $1 AND webhook_id = $2 AND chat_key = $3 \
-             AND NOT EXISTS (SELECT 1 FROM deliveries WHERE instance_id = $1 AND webhook_id = $2 \
-             AND chat_key = $3 AND status = 'pending')",
-        )
-        .bind($instance)
-        .bind($webhook)
-        .bind($chat)
-        .execute(&mut *$tx)
-        .await?
-        .rows_affected();
-        if gone == 0 {
-            sqlx::query(
-                "UPDATE delivery_chains SET locked_until = 0, due_at = (SELECT next_attempt_at \
-                 FROM deliveries WHERE instance_id = $1 AND webhook_id = $2 AND chat_key = $3 \
-                 AND status = 'pending' ORDER BY event_seq LIMIT 1) \
-                 WHERE instance_id = $1 AND webhook_id = $2 AND chat_key = $3",
-            )
+        let gone = sqlx::query($crate::outbox::DELETE_EMPTY_CHAIN)
             .bind($instance)
             .bind($webhook)
             .bind($chat)
             .execute(&mut *$tx)
-            .await?;
+            .await?
+            .rows_affected();
+        if gone == 0 {
+            sqlx::query($crate::outbox::REPOINT_CHAIN)
+                .bind($instance)
+                .bind($webhook)
+                .bind($chat)
+                .execute(&mut *$tx)
+                .await?;
         }
         gone == 0
     }};
 }
-pub(crate) use reevaluate_chain_in_tx;
 
 /// PostgreSQL: locks a chain row for the rest of the transaction.
 const PG_LOCK_CHAIN: &str = "SELECT 1 FROM delivery_chains WHERE instance_id = $1 AND webhook_id = $2 \
@@ -389,43 +350,42 @@ macro_rules! settle_one_in_tx {
     ($tx:ident, $s:expr, $now:expr) => {{
         let s: &Settled = $s;
         match &s.outcome {
-            Outcome::Delivered { status_code, latency_ms } => {
-                sqlx::query(
-                    "UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, locked_until = 0, \
-                     last_status_code = $1, last_error = NULL, last_latency_ms = $2, delivered_at = $3, \
-                     updated_at = $3 WHERE id = $4",
-                )
-                .bind(*status_code)
-                .bind(*latency_ms)
-                .bind($now)
-                .bind(s.id)
-                .execute(&mut *$tx)
-                .await?;
+            Outcome::Delivered {
+                status_code,
+                latency_ms,
+            } => {
+                sqlx::query($crate::outbox::SETTLE_DELIVERED)
+                    .bind(*status_code)
+                    .bind(*latency_ms)
+                    .bind($now)
+                    .bind(s.id)
+                    .execute(&mut *$tx)
+                    .await?;
             }
-            Outcome::Failed { status_code, error, latency_ms, retry_at } => {
+            Outcome::Failed {
+                status_code,
+                error,
+                latency_ms,
+                retry_at,
+            } => {
                 let (status, next) = match retry_at {
                     Some(at) => ("pending", *at),
                     None => ("dead", $now),
                 };
-                sqlx::query(
-                    "UPDATE deliveries SET status = $1, attempts = attempts + 1, next_attempt_at = $2, \
-                     locked_until = 0, last_status_code = $3, last_error = $4, last_latency_ms = $5, \
-                     updated_at = $6 WHERE id = $7",
-                )
-                .bind(status)
-                .bind(next)
-                .bind(*status_code)
-                .bind(error.as_str())
-                .bind(*latency_ms)
-                .bind($now)
-                .bind(s.id)
-                .execute(&mut *$tx)
-                .await?;
+                sqlx::query($crate::outbox::SETTLE_FAILED)
+                    .bind(status)
+                    .bind(next)
+                    .bind(*status_code)
+                    .bind(error.as_str())
+                    .bind(*latency_ms)
+                    .bind($now)
+                    .bind(s.id)
+                    .execute(&mut *$tx)
+                    .await?;
             }
         }
     }};
 }
-pub(crate) use settle_one_in_tx;
 
 /// Inside an open transaction `$tx`: records the attempts `$settled` (`&[Settled]`) made on
 /// deliveries of the claimed `$chain` (`&ChainKey`) and hands the chain back (see
@@ -441,7 +401,6 @@ macro_rules! settle_chain_in_tx {
         reevaluate_chain_in_tx!($tx, i, w, c, $lock)
     }};
 }
-pub(crate) use settle_chain_in_tx;
 
 /// Inside an open transaction `$tx`: makes sure every chain with pending deliveries of
 /// `$instance` (or of every instance when `$instance` is `None`) has its row, due no later than

@@ -13,11 +13,12 @@
 //! Measured (`benches/README.md`, session 5): inbound messages sustained at 2,000/s instead of
 //! 1,824–1,886 with SQLite's default, for the same CPU per message.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use sqlx::SqlitePool;
+use rusqlite::Connection;
 
 /// How often the writer's commits ask for a checkpoint.
 const EVERY: Duration = Duration::from_millis(100);
@@ -25,51 +26,78 @@ const EVERY: Duration = Duration::from_millis(100);
 /// WAL is this long (4 KiB pages: 16 MiB), which starts it over.
 pub(crate) const SAFETY_NET_PAGES: u32 = 4_096;
 
-/// Runs the checkpoints; owned by the writer task.
+/// Asks for the checkpoints; owned by the writer thread. The checkpoints run on a thread and a
+/// connection of their own, opened on the first one.
 pub(crate) struct Checkpointer {
-    /// One connection, used for nothing else.
-    pool: SqlitePool,
+    /// A checkpoint to run; holds one request, so a request made while one is queued is dropped.
+    requests: Option<mpsc::SyncSender<()>>,
+    thread: Option<JoinHandle<()>>,
     last: Instant,
-    running: Arc<AtomicBool>,
 }
 
 impl Checkpointer {
-    pub(crate) fn new(pool: SqlitePool) -> Checkpointer {
+    /// Starts the checkpoints' thread for the SQLite file at `path` (none if the thread cannot
+    /// be started: the writer's own threshold still checkpoints).
+    pub(crate) fn start(path: PathBuf) -> Checkpointer {
+        let (requests, rx) = mpsc::sync_channel(1);
+        let thread = std::thread::Builder::new()
+            .name("wawp-store-checkpoints".into())
+            .spawn(move || checkpoints(&path, &rx));
+        let (requests, thread) = match thread {
+            Ok(thread) => (Some(requests), Some(thread)),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not start the WAL checkpoints' thread");
+                (None, None)
+            }
+        };
         Checkpointer {
-            pool,
+            requests,
+            thread,
             last: Instant::now(),
-            running: Arc::new(AtomicBool::new(false)),
         }
     }
 
-    /// The checkpoints' connection, to close it with the store.
-    pub(crate) fn pool(&self) -> &SqlitePool {
-        &self.pool
-    }
-
-    /// Call after a commit: starts a checkpoint when the last one is [`EVERY`] old and done.
+    /// Call after a commit: asks for a checkpoint when the last request is [`EVERY`] old (and
+    /// none is waiting).
     pub(crate) fn committed(&mut self) {
-        if self.pool.is_closed()
-            || self.last.elapsed() < EVERY
-            || self.running.swap(true, Ordering::AcqRel)
-        {
+        if self.last.elapsed() < EVERY {
             return;
         }
         self.last = Instant::now();
-        let pool = self.pool.clone();
-        let running = self.running.clone();
-        tokio::spawn(async move {
-            // (busy, frames in the WAL, frames copied)
-            match sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(PASSIVE)")
-                .fetch_one(&pool)
-                .await
-            {
-                Ok((_, frames, copied)) => {
-                    tracing::trace!(frames, copied, "WAL checkpoint");
+        if let Some(requests) = &self.requests {
+            let _ = requests.try_send(());
+        }
+    }
+
+    /// Ends the thread, once its checkpoint (if one runs) is done, and closes its connection.
+    pub(crate) fn close(&mut self) {
+        self.requests = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The checkpoints' thread: a `PASSIVE` checkpoint per request, until the writer goes.
+fn checkpoints(path: &std::path::Path, requests: &mpsc::Receiver<()>) {
+    let mut conn: Option<Connection> = None;
+    while requests.recv().is_ok() {
+        if conn.is_none() {
+            match Connection::open(path) {
+                Ok(opened) => conn = Some(opened),
+                Err(e) => {
+                    tracing::warn!(error = %e, "WAL checkpoint: could not open the database");
+                    continue;
                 }
-                Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
             }
-            running.store(false, Ordering::Release);
-        });
+        }
+        let Some(conn) = &conn else { continue };
+        // (busy, frames in the WAL, frames copied)
+        match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
+            Ok((row.get::<_, i64>(1)?, row.get::<_, i64>(2)?))
+        }) {
+            Ok((frames, copied)) => tracing::trace!(frames, copied, "WAL checkpoint"),
+            Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
+        }
     }
 }

@@ -487,6 +487,16 @@ async fn open_accepts_sqlite_urls_and_refuses_others_without_echoing_them() {
         "{err:?}"
     );
     assert!(!err.to_string().contains("hunter2"));
+
+    // Nothing durable: refused, with a message that says what to give instead.
+    for url in [
+        "sqlite::memory:",
+        "sqlite://:memory:",
+        "sqlite://wawp.db?mode=memory",
+    ] {
+        let err = Store::open(url).await.err().expect("refused");
+        assert!(matches!(err, StoreError::InMemory), "{url}: {err:?}");
+    }
 }
 
 /// The server and the CLI may open a brand-new data dir at the same moment: both must succeed
