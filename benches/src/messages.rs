@@ -711,6 +711,13 @@ fn print_row(first: String, r: &RunResult, sustained: &str) {
         r.cpu.other * 100.0
     );
     let mut notes = Vec::new();
+    if r.delivered_rate > 0.0 {
+        // The figure that does not depend on what fakewa and the bench take from the cores.
+        notes.push(format!(
+            "wawp CPU per delivered message {:.0} µs",
+            r.cpu.server * 1e6 / r.delivered_rate
+        ));
+    }
     if r.stale > 0 {
         notes.push(format!(
             "{} late webhooks of an earlier run arrived during this one",
