@@ -305,12 +305,14 @@ async fn attempt(events: &Events, d: &ClaimedDelivery) -> Attempt {
     let result = req.body(body).send().await;
     let latency_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
     match result {
-        Ok(res) if res.status().is_success() => Attempt::Delivered {
-            status: i64::from(res.status().as_u16()),
-            latency_ms,
-        },
+        Ok(res) if res.status().is_success() => {
+            let status = i64::from(res.status().as_u16());
+            drain(res).await;
+            Attempt::Delivered { status, latency_ms }
+        }
         Ok(res) => {
             let status = res.status();
+            drain(res).await;
             Attempt::Failed {
                 status: Some(i64::from(status.as_u16())),
                 error: format!("HTTP {status}"),
@@ -324,6 +326,24 @@ async fn attempt(events: &Events, d: &ClaimedDelivery) -> Attempt {
             latency_ms,
             retry: true,
         },
+    }
+}
+
+/// Most of an answer's body that is read (and dropped) to keep its connection.
+const MAX_DRAINED: usize = 64 * 1024;
+
+/// Reads the answer's body to its end, so that its connection goes back to the pool: the HTTP
+/// client reuses a connection only once the answer on it was read whole, and receivers answer
+/// with a body (`{"ok":true}`) that often comes after the head. Without this, about every
+/// webhook opened a new connection. A body longer than [`MAX_DRAINED`] is left, and its
+/// connection closed; a failure while reading changes nothing (the status is what counts).
+async fn drain(mut res: reqwest::Response) {
+    let mut left = MAX_DRAINED;
+    while let Ok(Some(chunk)) = res.chunk().await {
+        match left.checked_sub(chunk.len()) {
+            Some(rest) => left = rest,
+            None => return,
+        }
     }
 }
 

@@ -25,12 +25,19 @@ pub(crate) struct Received {
     pub at: std::time::Instant,
 }
 
-/// A tiny HTTP/1.1 server recording POSTs and answering scripted statuses (then 200).
+/// A tiny HTTP/1.1 server recording POSTs and answering scripted statuses (then 200), each with
+/// a JSON body, as real receivers answer. The body follows the head a moment later, as it does
+/// from a receiver whose framework writes them apart: a client that stops at the head and leaves
+/// the body unread cannot reuse the connection.
 #[derive(Clone, Default)]
 pub(crate) struct Receiver {
     pub got: Arc<Mutex<Vec<Received>>>,
     script: Arc<Mutex<VecDeque<u16>>>,
+    connections: Arc<std::sync::atomic::AtomicUsize>,
 }
+
+/// How long the receiver takes between the head of its answer and the body.
+const BODY_AFTER: Duration = Duration::from_millis(5);
 
 impl Receiver {
     pub(crate) async fn start(listener: TcpListener, script: &[u16]) -> Receiver {
@@ -41,6 +48,8 @@ impl Receiver {
         let this = rx.clone();
         tokio::spawn(async move {
             while let Ok((conn, _)) = listener.accept().await {
+                this.connections
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 tokio::spawn(this.clone().serve(conn));
             }
         });
@@ -91,8 +100,16 @@ impl Receiver {
                     at: std::time::Instant::now(),
                 });
             }
-            let answer = format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\n\r\n");
-            if conn.get_mut().write_all(answer.as_bytes()).await.is_err() {
+            let body = r#"{"ok":true}"#;
+            let head = format!(
+                "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                body.len()
+            );
+            if conn.get_mut().write_all(head.as_bytes()).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(BODY_AFTER).await;
+            if conn.get_mut().write_all(body.as_bytes()).await.is_err() {
                 return;
             }
         }
@@ -100,6 +117,11 @@ impl Receiver {
 
     pub(crate) fn requests(&self) -> Vec<Received> {
         self.got.lock().map(|g| g.clone()).unwrap_or_default()
+    }
+
+    /// TCP connections accepted so far.
+    pub(crate) fn connections(&self) -> usize {
+        self.connections.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
@@ -299,6 +321,38 @@ async fn two_failures_then_success_is_three_signed_attempts_and_one_delivery() {
     assert_eq!(rows[0].status, "delivered");
     assert_eq!(rows[0].attempts, 3);
     assert_eq!(rows[0].last_status_code, Some(200));
+}
+
+/// Receivers answer with a body; wawp reads it, so one kept-alive connection carries a chat's
+/// webhooks, retries included, instead of a new connection (and a socket in TIME_WAIT) each.
+#[tokio::test]
+async fn answers_with_a_body_keep_the_connection_alive() {
+    let (listener, addr) = loopback().await;
+    let rx = Receiver::start(listener, &[500]).await;
+    let env = env(json!([{"url": format!("http://{addr}/hook"),
+        "retries": {"attempts": 3, "delaySeconds": 0}}]))
+    .await;
+    for i in 0..10 {
+        env.events
+            .emit(
+                &env.instance,
+                "message",
+                json!({"id": format!("false_1@c.us_{i}"), "body": "hi"}),
+                Some("1@c.us"),
+            )
+            .await
+            .expect("emit");
+    }
+    let rows = wait_until_settled(&env, 10).await;
+    assert!(rows.iter().all(|r| r.status == "delivered"), "{rows:?}");
+    assert_eq!(rx.requests().len(), 11, "ten deliveries and one retry");
+    // One chat is one chain: one request at a time. The pool may, rarely, not have the
+    // connection back yet when the next request starts.
+    assert!(
+        rx.connections() <= 2,
+        "{} connections for 11 requests",
+        rx.connections()
+    );
 }
 
 async fn wait_until_settled(env: &Env, n: usize) -> Vec<wawp_store::DeliveryRow> {
