@@ -18,7 +18,7 @@ use crate::messages::{
 use crate::outbox::{
     ChainKey, ClaimedDelivery, DELETE_EMPTY_CHAIN, INSERT_CHAIN_HEAD, INSERT_DELIVERY_HEAD,
     INSERT_EVENT_HEAD, INSERT_EVENT_TAIL, NewEvent, Outcome, REPOINT_CHAIN, SETTLE_DELIVERED,
-    SETTLE_FAILED, Settled, claim_chains_sql, next_deliveries_sql,
+    SETTLE_FAILED, Settled, after_failure, claim_chains_sql, next_deliveries_sql,
 };
 
 /// The one-row forms of the shared multi-row statements, built once per writer.
@@ -301,10 +301,7 @@ pub(crate) fn settle_chain(
                 latency_ms,
                 retry_at,
             } => {
-                let (status, next) = match retry_at {
-                    Some(at) => ("pending", *at),
-                    None => ("dead", now),
-                };
+                let (status, next) = after_failure(*retry_at, now);
                 conn.prepare_cached(SETTLE_FAILED)?.execute(params![
                     status,
                     next,

@@ -131,6 +131,15 @@ pub(crate) const SETTLE_DELIVERED: &str = "UPDATE deliveries SET status = 'deliv
 pub(crate) const SETTLE_FAILED: &str = "UPDATE deliveries SET status = $1, attempts = attempts + 1, next_attempt_at = $2, \
      locked_until = 0, last_status_code = $3, last_error = $4, last_latency_ms = $5, \
      updated_at = $6 WHERE id = $7";
+/// The status and next attempt time of a delivery whose attempt at `now` failed: pending again at
+/// `retry_at`, or dead (at `now`) when there is none.
+pub(crate) fn after_failure(retry_at: Option<i64>, now: i64) -> (&'static str, i64) {
+    match retry_at {
+        Some(at) => ("pending", at),
+        None => ("dead", now),
+    }
+}
+
 /// Deletes a chain `(instance, webhook, chat)` that has no pending delivery left.
 pub(crate) const DELETE_EMPTY_CHAIN: &str = "DELETE FROM delivery_chains WHERE instance_id = $1 AND webhook_id = $2 AND chat_key = $3 \
      AND NOT EXISTS (SELECT 1 FROM deliveries WHERE instance_id = $1 AND webhook_id = $2 \
@@ -368,10 +377,7 @@ macro_rules! settle_one_in_tx {
                 latency_ms,
                 retry_at,
             } => {
-                let (status, next) = match retry_at {
-                    Some(at) => ("pending", *at),
-                    None => ("dead", $now),
-                };
+                let (status, next) = $crate::outbox::after_failure(*retry_at, $now);
                 sqlx::query($crate::outbox::SETTLE_FAILED)
                     .bind(status)
                     .bind(next)
