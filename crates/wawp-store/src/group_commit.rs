@@ -18,7 +18,7 @@
 //! `hot_writes.rs`): a round is one wake-up of that thread, however many statements it runs.
 //! Through sqlx, each statement was a hand-off to sqlx's worker thread and back, a dozen or more
 //! per round, and a quarter of wawp's CPU went to switching threads (`benches/README.md`,
-//! session 7). The rest of the store (reads, and the rare writes of the API and the CLI) stays on
+//! sessions 6 and 7). The rest of the store (reads, and the rare writes of the API and the CLI) stays on
 //! sqlx's connection; such a write meets this writer's lock in SQLite's busy handler, and this
 //! writer waits for theirs in [`wait_for_lock`], in steps of a tenth of a millisecond.
 //!
