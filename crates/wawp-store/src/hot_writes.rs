@@ -197,44 +197,53 @@ pub(crate) fn insert_events(
                 ev.created_at
             ])?;
             let id = conn.last_insert_rowid();
+            // A chain exists while it has pending deliveries: due at its first one.
+            let Some(lease) = round.lease else {
+                insert_chain.exists(params![
+                    ev.instance_id,
+                    d.webhook_id,
+                    chat,
+                    ev.created_at,
+                    0i64
+                ])?;
+                continue;
+            };
             let key = (
                 ev.instance_id.clone(),
                 d.webhook_id.clone(),
                 chat.to_string(),
             );
             let at = match round.created.get(&key) {
-                Some(&at) => Some(at),
+                Some(&at) => at,
                 None => {
-                    // A chain exists while it has pending deliveries: due at its first one.
-                    let locked_until = round.lease.unwrap_or(0);
                     let created = insert_chain.exists(params![
                         ev.instance_id,
                         d.webhook_id,
                         chat,
                         ev.created_at,
-                        locked_until
+                        lease
                     ])?;
-                    (created && round.lease.is_some()).then(|| {
-                        round.leased.push(Vec::new());
-                        round.created.insert(key, round.leased.len() - 1);
-                        round.leased.len() - 1
-                    })
+                    if !created {
+                        // It already had pending deliveries: this one waits behind them.
+                        continue;
+                    }
+                    round.leased.push(Vec::new());
+                    round.created.insert(key, round.leased.len() - 1);
+                    round.leased.len() - 1
                 }
             };
-            if let Some(at) = at {
-                round.leased[at].push(ClaimedDelivery {
-                    id,
-                    event_seq: seq,
-                    event_id: ev.event_id.clone(),
-                    instance_id: ev.instance_id.clone(),
-                    webhook_id: d.webhook_id.clone(),
-                    url: d.url.clone(),
-                    chat_key: chat.to_string(),
-                    attempts: 0,
-                    next_attempt_at: ev.created_at,
-                    envelope: ev.envelope.clone(),
-                });
-            }
+            round.leased[at].push(ClaimedDelivery {
+                id,
+                event_seq: seq,
+                event_id: ev.event_id.clone(),
+                instance_id: ev.instance_id.clone(),
+                webhook_id: d.webhook_id.clone(),
+                url: d.url.clone(),
+                chat_key: chat.to_string(),
+                attempts: 0,
+                next_attempt_at: ev.created_at,
+                envelope: ev.envelope.clone(),
+            });
         }
     }
     Ok(fresh)

@@ -83,13 +83,11 @@ fn checkpoints(path: &std::path::Path, requests: &mpsc::Receiver<()>) {
     let mut conn: Option<Connection> = None;
     while requests.recv().is_ok() {
         if conn.is_none() {
-            match Connection::open(path) {
-                Ok(opened) => conn = Some(opened),
-                Err(e) => {
-                    tracing::warn!(error = %e, "WAL checkpoint: could not open the database");
-                    continue;
-                }
-            }
+            conn = Connection::open(path)
+                .inspect_err(
+                    |e| tracing::warn!(error = %e, "WAL checkpoint: could not open the database"),
+                )
+                .ok();
         }
         let Some(conn) = &conn else { continue };
         // (busy, frames in the WAL, frames copied)
